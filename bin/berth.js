@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+import { main } from '../dist/cli/main.js';
+
+main(process.argv).catch((err) => {
+  process.stderr.write(`berth: ${err?.message ?? err}\n`);
+  process.exitCode = process.exitCode || 1;
+});

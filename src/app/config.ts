@@ -1,0 +1,161 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+
+/**
+ * Server configuration. Precedence, lowest first: these defaults, the YAML file (`--config`), environment
+ * variables, command-line flags. Every leaf has an environment variable named `BERTH_` + its path in upper
+ * snake case: `gc.uploadTtl` is `BERTH_GC_UPLOAD_TTL`, `storage.filesystem.root` is
+ * `BERTH_STORAGE_FILESYSTEM_ROOT`.
+ */
+export interface Config {
+  /** `HOST:PORT` to listen on. */
+  listen: string;
+  /** Directory for the embedded default: metadata database, blobs, keys. */
+  data: string;
+  /** TLS is served when both are set (PEM files). */
+  tls: { cert: string; key: string };
+  storage: { driver: 'filesystem'; filesystem: { root: string } };
+  /** `sqlite://PATH`; empty means `sqlite://<data>/metadata.db`. */
+  database: string;
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'; requests: boolean };
+  limits: { maxManifestBytes: number; maxPageSize: number };
+  gc: {
+    /** How often the server collects garbage; `0` turns the schedule off. */
+    interval: string;
+    /** Blobs, links and manifests younger than this are never collected. */
+    grace: string;
+    /** Uploads untouched this long are abandoned. */
+    uploadTtl: string;
+    deleteUntagged: boolean;
+  };
+  /** PEM file of the EC P-256 key that signs schema-1 renderings; empty means `<data>/keys/schema1.pem`. */
+  schema1: { keyFile: string };
+  /** How long in-flight requests may run after SIGTERM. */
+  shutdownGrace: string;
+}
+
+export const DEFAULT_CONFIG: Config = {
+  listen: '127.0.0.1:5000',
+  data: './data',
+  tls: { cert: '', key: '' },
+  storage: { driver: 'filesystem', filesystem: { root: '' } },
+  database: '',
+  log: { level: 'info', requests: true },
+  limits: { maxManifestBytes: 4 * 1024 * 1024, maxPageSize: 100_000 },
+  gc: { interval: '1h', grace: '1h', uploadTtl: '24h', deleteUntagged: true },
+  schema1: { keyFile: '' },
+  shutdownGrace: '30s',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Tree = { [k: string]: unknown };
+
+/** Loads defaults, then the file, then the environment. */
+export async function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Config> {
+  const config = structuredClone(DEFAULT_CONFIG) as unknown as Tree;
+  if (opts.file) {
+    let text: string;
+    try {
+      text = await readFile(opts.file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${opts.file}: ${(err as Error).message}`, { cause: err });
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(text);
+    } catch (err) {
+      throw new ConfigError(`config file ${opts.file} is not valid YAML: ${(err as Error).message}`, { cause: err });
+    }
+    if (parsed !== null && parsed !== undefined) merge(config, parsed, '', opts.file);
+  }
+  applyEnv(config, opts.env ?? process.env, '');
+  const result = config as unknown as Config;
+  validate(result);
+  return result;
+}
+
+function merge(target: Tree, source: unknown, path: string, file: string): void {
+  if (typeof source !== 'object' || source === null || Array.isArray(source)) {
+    throw new ConfigError(`${file}: ${path || 'the document'} must be a mapping`);
+  }
+  for (const [key, value] of Object.entries(source)) {
+    const where = path ? `${path}.${key}` : key;
+    if (!(key in target)) throw new ConfigError(`${file}: unknown setting ${where}`);
+    const current = target[key];
+    if (typeof current === 'object' && current !== null) merge(current as Tree, value, where, file);
+    else target[key] = coerce(value, current, where, file);
+  }
+}
+
+function applyEnv(target: Tree, env: NodeJS.ProcessEnv, path: string): void {
+  for (const [key, current] of Object.entries(target)) {
+    const where = path ? `${path}.${key}` : key;
+    if (typeof current === 'object' && current !== null) {
+      applyEnv(current as Tree, env, where);
+      continue;
+    }
+    const name = envName(where);
+    const raw = env[name];
+    if (raw !== undefined) target[key] = coerce(raw, current, where, `environment ${name}`);
+  }
+}
+
+/** `gc.uploadTtl` → `BERTH_GC_UPLOAD_TTL`. */
+export function envName(path: string): string {
+  return `BERTH_${path.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/\./g, '_').toUpperCase()}`;
+}
+
+function coerce(value: unknown, like: unknown, where: string, origin: string): unknown {
+  if (typeof like === 'number') {
+    const n = typeof value === 'string' ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isFinite(n)) throw new ConfigError(`${origin}: ${where} must be a number`);
+    return n;
+  }
+  if (typeof like === 'boolean') {
+    if (typeof value === 'boolean') return value;
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    throw new ConfigError(`${origin}: ${where} must be true or false`);
+  }
+  if (typeof value === 'number') return String(value);
+  if (typeof value !== 'string') throw new ConfigError(`${origin}: ${where} must be a string`);
+  return value;
+}
+
+function validate(c: Config): void {
+  parseListen(c.listen);
+  for (const key of ['interval', 'grace', 'uploadTtl'] as const) parseDuration(c.gc[key], `gc.${key}`);
+  parseDuration(c.shutdownGrace, 'shutdownGrace');
+  if (c.storage.driver !== 'filesystem') throw new ConfigError(`storage.driver ${JSON.stringify(c.storage.driver)} is not supported (filesystem)`);
+  if (c.database && !c.database.startsWith('sqlite://')) throw new ConfigError(`database must be sqlite://PATH, got ${JSON.stringify(c.database)}`);
+  if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) throw new ConfigError('tls.cert and tls.key must be set together');
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(c.log.level)) throw new ConfigError(`log.level ${c.log.level} is not a level`);
+  if (c.limits.maxManifestBytes < 1024) throw new ConfigError('limits.maxManifestBytes must be at least 1024');
+}
+
+/** `HOST:PORT`, `[v6]:PORT` or `:PORT`. */
+export function parseListen(s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`listen address ${JSON.stringify(s)} is not HOST:PORT`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `10m`, `1h30m`, `7d`, or `0`, in milliseconds. */
+export function parseDuration(s: string, where = 'duration'): number {
+  if (s.trim() === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    total += Number(m[1]) * UNITS[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  if (matched === 0 || matched !== s.length) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not a duration such as 90s, 10m, 1h or 7d`);
+  return total;
+}

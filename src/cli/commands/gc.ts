@@ -1,0 +1,46 @@
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { loadConfig } from '../../app/config.js';
+import { openRegistry } from '../../app/open.js';
+import { gcOptions, readDataDirHolder } from '../../app/serve.js';
+import { collectGarbage } from '../../registry/gc.js';
+import type { CliIo } from '../main.js';
+
+export function gcCommand(io: CliIo): Command {
+  return new Command('gc')
+    .description('Collect garbage: abandoned uploads, untagged manifests and unreferenced blobs (online-safe)')
+    .option('--data <dir>', 'data directory (default ./data)')
+    .option('--config <file>', 'YAML configuration file')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ berth gc --data /var/lib/berth
+  $ berth gc --format json
+
+When a server is serving the data directory, it is asked to collect now (SIGUSR2) and reports in its log.`,
+    )
+    .action(async (opts: { data?: string; config?: string; format: 'text' | 'json' }) => {
+      const config = await loadConfig({ file: opts.config });
+      if (opts.data) config.data = opts.data;
+      const holder = await readDataDirHolder(join(resolve(config.data), 'berth.pid'));
+      if (holder !== undefined) {
+        process.kill(holder, 'SIGUSR2');
+        const msg = { delegated: true, pid: holder };
+        io.out(opts.format === 'json' ? `${JSON.stringify(msg)}\n` : `asked the running server (pid ${holder}) to collect garbage; it logs the result\n`);
+        return;
+      }
+      const opened = await openRegistry(config);
+      try {
+        const result = await collectGarbage(opened.deps, gcOptions(config));
+        io.out(
+          opts.format === 'json'
+            ? `${JSON.stringify(result)}\n`
+            : `deleted ${result.manifests} manifests, ${result.links} blob links, ${result.blobs} blobs (${result.bytes} bytes), ${result.uploads} abandoned uploads in ${result.durationMs} ms\n`,
+        );
+      } finally {
+        await opened.close();
+      }
+    });
+}

@@ -1,0 +1,46 @@
+import { Command, CommanderError } from 'commander';
+import { serveCommand } from './commands/serve.js';
+import { gcCommand } from './commands/gc.js';
+
+/** Builds the `berth` command tree. Output goes through `io`, so tests can capture it. */
+export function buildProgram(io: CliIo = processIo()): Command {
+  const program = new Command('berth')
+    .description('Berth: a container image registry and image toolkit')
+    .version(io.version, '--version')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ berth serve                                  # registry on 127.0.0.1:5000, data in ./data
+  $ berth serve --listen 0.0.0.0:5000 --data /var/lib/berth
+  $ berth gc --data /var/lib/berth               # collect garbage now`,
+    );
+  program.addCommand(serveCommand(io));
+  program.addCommand(gcCommand(io));
+  return program;
+}
+
+export interface CliIo {
+  out(s: string): void;
+  err(s: string): void;
+  version: string;
+}
+
+function processIo(): CliIo {
+  return { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), version: '0.1.0' };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,73 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { RegistryDeps } from '../registry/deps.js';
+import { parseRepositoryName } from '../content/reference.js';
+import { RegistryError } from '../registry/errors.js';
+import type { Metrics } from './metrics.js';
+
+/** Everything a handler needs for one request. */
+export interface Context {
+  req: IncomingMessage;
+  res: ServerResponse;
+  deps: RegistryDeps;
+  metrics: Metrics;
+  log: Logger;
+  /** Path parameters from the route pattern, still unvalidated. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Aborted when the client goes away before the response is complete. */
+  signal: AbortSignal;
+  /** Readiness as the server sees it (false while shutting down). */
+  ready: () => boolean;
+}
+
+export type Handler = (ctx: Context) => Promise<void>;
+
+/** The repository name from the path, validated against the spec's grammar. */
+export function repoName(ctx: Context): string {
+  return parseRepositoryName(ctx.params.name ?? '');
+}
+
+/** Sends a complete response. JSON bodies get their Content-Type and Content-Length here. */
+export function send(ctx: Context, status: number, headers: Record<string, string | number | string[]>, body?: Buffer | string | object): void {
+  let payload: Buffer | string | undefined;
+  if (body !== undefined && !(typeof body === 'string' || Buffer.isBuffer(body))) {
+    payload = JSON.stringify(body);
+    headers['Content-Type'] ??= 'application/json; charset=utf-8';
+  } else {
+    payload = body;
+  }
+  if (payload !== undefined) headers['Content-Length'] ??= Buffer.byteLength(payload);
+  else if (status !== 204 && status !== 304) headers['Content-Length'] ??= 0;
+  ctx.res.writeHead(status, headers);
+  ctx.res.end(ctx.req.method === 'HEAD' ? undefined : payload);
+}
+
+/** Reads a small request body whole, refusing more than `max` bytes with `MANIFEST_TOO_LARGE`. */
+export async function readSmallBody(ctx: Context, max: number): Promise<Buffer> {
+  const declared = contentLength(ctx);
+  if (declared !== undefined && declared > max) {
+    ctx.res.setHeader('Connection', 'close');
+    throw new RegistryError('MANIFEST_TOO_LARGE', `manifest of ${declared} bytes is larger than the limit of ${max}`);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > max) {
+      ctx.res.setHeader('Connection', 'close');
+      throw new RegistryError('MANIFEST_TOO_LARGE', `manifest is larger than the limit of ${max} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** `Content-Length` as a number, or undefined when absent (chunked transfer). */
+export function contentLength(ctx: Context): number | undefined {
+  const h = ctx.req.headers['content-length'];
+  if (h === undefined) return undefined;
+  const n = Number(h);
+  if (!Number.isSafeInteger(n) || n < 0) throw new RegistryError('SIZE_INVALID', `invalid Content-Length ${JSON.stringify(h)}`);
+  return n;
+}

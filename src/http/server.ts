@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { RegistryDeps } from '../registry/deps.js';
+import { RegistryError } from '../registry/errors.js';
+import type { Context } from './context.js';
+import { classify, writeError } from './errors.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { matchRoute, type Method } from './routes.js';
+
+export interface ServerOptions {
+  deps: RegistryDeps;
+  log: Logger;
+  metrics?: Metrics;
+  /** Log one line per request (default true). */
+  logRequests?: boolean;
+  tls?: { cert: Buffer | string; key: Buffer | string };
+}
+
+export interface RunningServer {
+  server: Server;
+  /** `http(s)://host:port`, with the real port when listening on port 0. */
+  url: string;
+  metrics: Metrics;
+  /**
+   * Graceful stop: stop accepting, let requests in flight finish (up to `graceMs`), then cut what is left.
+   * Unfinished uploads are never visible, so cutting them loses nothing that was committed.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** The request listener: route, run the handler, map any error once, log and count. */
+export function createRequestListener(opts: ServerOptions & { metrics: Metrics; ready: () => boolean }) {
+  const { deps, log, metrics, ready } = opts;
+  const logRequests = opts.logRequests ?? true;
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const started = performance.now();
+    const headerId = req.headers['x-request-id'];
+    const reqId = typeof headerId === 'string' && REQUEST_ID_RE.test(headerId) ? headerId : randomUUID();
+    const socket = req.socket;
+    const readBefore = socket.bytesRead;
+    const writtenBefore = socket.bytesWritten;
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    res.setHeader('X-Request-Id', reqId);
+
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const match = matchRoute(path);
+    const routeName = match?.route.name ?? 'unknown';
+    const method = req.method ?? 'GET';
+    const aborter = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) aborter.abort(new Error('client closed the connection'));
+    });
+    const ctx: Context = {
+      req,
+      res,
+      deps,
+      metrics,
+      log,
+      params: match?.params ?? {},
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      signal: aborter.signal,
+      ready,
+    };
+
+    const run = async (): Promise<void> => {
+      if (!match) throw new RegistryError('ROUTE_UNKNOWN', `no endpoint ${method} ${path.slice(0, 200)}`);
+      const handler = match.route.methods[method as Method];
+      if (!handler) {
+        res.setHeader('Allow', Object.keys(match.route.methods).join(', '));
+        throw new RegistryError('UNSUPPORTED', `${method} is not supported on ${routeName}`);
+      }
+      await handler(ctx);
+    };
+
+    run()
+      .catch((err: unknown) => {
+        const e = classify(err);
+        if (aborter.signal.aborted) return; // the client left; nothing to answer
+        if (e.code === 'UNKNOWN') log.error({ reqId, err }, 'request failed');
+        if (res.headersSent) res.destroy(e);
+        else writeError(res, e, method);
+      })
+      .finally(() => {
+        const status = aborter.signal.aborted ? 499 : res.statusCode;
+        const seconds = (performance.now() - started) / 1000;
+        const bytesIn = socket.bytesRead - readBefore;
+        const bytesOut = socket.bytesWritten - writtenBefore;
+        metrics.requests.inc({ route: routeName, method, status });
+        metrics.duration.observe({ route: routeName, method }, seconds);
+        metrics.bytesIn.inc({ route: routeName }, bytesIn);
+        metrics.bytesOut.inc({ route: routeName }, bytesOut);
+        if (logRequests) {
+          log.info({ reqId, method, route: routeName, path, status, ms: Math.round(seconds * 1e4) / 10, bytesIn, bytesOut }, 'request');
+        }
+      });
+  };
+}
+
+/** Starts the registry's HTTP(S) server. `port` 0 picks a free port (tests). */
+export async function startServer(opts: ServerOptions & { host: string; port: number }): Promise<RunningServer> {
+  const metrics = opts.metrics ?? createMetrics(opts.deps.store);
+  let shuttingDown = false;
+  const listener = createRequestListener({ ...opts, metrics, ready: () => !shuttingDown });
+  const server: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createHttpServer(listener);
+  server.keepAliveTimeout = 65_000;
+  // Large blobs are slow to push; the request itself must not time out.
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `${opts.tls ? 'https' : 'http'}://${host}:${address.port}`,
+    metrics,
+    async close(graceMs = 30_000) {
+      shuttingDown = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+

@@ -1,0 +1,157 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Versioned schema migrations for the SQLite metadata store.
+ *
+ * The SQL is kept portable on purpose so a PostgreSQL store can carry the same schema with only type
+ * changes: integer surrogate ids (`INTEGER PRIMARY KEY` here, `BIGINT GENERATED ALWAYS AS IDENTITY` there),
+ * times as integer milliseconds (`BIGINT`), `BLOB` → `BYTEA`, annotations as JSON text, and the names and
+ * tags that are listed in byte order compared with a byte-order collation (SQLite's default `BINARY` is
+ * `memcmp` on UTF-8; PostgreSQL needs `COLLATE "C"`). No `WITHOUT ROWID`, no `AUTOINCREMENT`, no triggers.
+ *
+ * Migrations only ever get appended. Each runs in its own transaction together with its row in
+ * `schema_migrations`, so a crash leaves the schema at a known version.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE repositories (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT    NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL
+      );
+
+      CREATE TABLE blobs (
+        digest      TEXT    NOT NULL PRIMARY KEY,
+        size        INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL
+      );
+      -- deleteOrphanBlobs: oldest first, bounded by the grace period.
+      CREATE INDEX blobs_created_at ON blobs (created_at, digest);
+
+      -- Which blobs a repository may serve. A link, not ownership: the bytes are shared.
+      CREATE TABLE repository_blobs (
+        repo_id     INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+        digest      TEXT    NOT NULL REFERENCES blobs (digest),
+        linked_at   INTEGER NOT NULL,
+        PRIMARY KEY (repo_id, digest)
+      );
+      -- deleteOrphanBlobs: "is this blob linked anywhere?"
+      CREATE INDEX repository_blobs_digest ON repository_blobs (digest);
+      -- deleteUnreferencedLinks: scan candidates older than the grace period.
+      CREATE INDEX repository_blobs_linked_at ON repository_blobs (linked_at, repo_id, digest);
+
+      CREATE TABLE manifests (
+        id             INTEGER PRIMARY KEY,
+        repo_id        INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+        digest         TEXT    NOT NULL,
+        media_type     TEXT    NOT NULL,
+        size           INTEGER NOT NULL,
+        content        BLOB    NOT NULL,
+        artifact_type  TEXT,
+        subject        TEXT,
+        annotations    TEXT,
+        created_at     INTEGER NOT NULL,
+        UNIQUE (repo_id, digest)
+      );
+      -- listReferrers, ordered by digest; and GC's "does my subject exist" goes through UNIQUE above.
+      CREATE INDEX manifests_referrers ON manifests (repo_id, subject, digest);
+      -- deleteUntaggedManifests: scan candidates older than the grace period.
+      CREATE INDEX manifests_created_at ON manifests (created_at);
+
+      -- Config and layer digests of a manifest. repo_id is copied from the manifest so that
+      -- "is this link referenced in its repository" is one index lookup, not a join over every
+      -- manifest in every repository that shares a popular base layer. No foreign key to blobs:
+      -- GC removes links and blob records on its own schedule.
+      CREATE TABLE manifest_blobs (
+        manifest_id  INTEGER NOT NULL REFERENCES manifests (id) ON DELETE CASCADE,
+        repo_id      INTEGER NOT NULL,
+        digest       TEXT    NOT NULL,
+        PRIMARY KEY (manifest_id, digest)
+      );
+      CREATE INDEX manifest_blobs_repo_digest ON manifest_blobs (repo_id, digest);
+
+      -- Child manifests of an index, by digest (the child is a manifest of the same repository).
+      CREATE TABLE manifest_children (
+        manifest_id   INTEGER NOT NULL REFERENCES manifests (id) ON DELETE CASCADE,
+        repo_id       INTEGER NOT NULL,
+        child_digest  TEXT    NOT NULL,
+        PRIMARY KEY (manifest_id, child_digest)
+      );
+      CREATE INDEX manifest_children_repo_child ON manifest_children (repo_id, child_digest);
+
+      -- The primary key doubles as the index for listTags (byte order within a repository) and for
+      -- getTaggedManifest.
+      CREATE TABLE tags (
+        repo_id      INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+        name         TEXT    NOT NULL,
+        manifest_id  INTEGER NOT NULL REFERENCES manifests (id) ON DELETE CASCADE,
+        updated_at   INTEGER NOT NULL,
+        PRIMARY KEY (repo_id, name)
+      );
+      -- deleteUntaggedManifests and deleteManifest: "which tags point at this manifest".
+      CREATE INDEX tags_manifest_id ON tags (manifest_id);
+
+      CREATE TABLE uploads (
+        id          TEXT    NOT NULL PRIMARY KEY,
+        repo_id     INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+        size        INTEGER NOT NULL,
+        started_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+      );
+      -- listStaleUploads: oldest first.
+      CREATE INDEX uploads_updated_at ON uploads (updated_at, id);
+    `,
+  },
+];
+
+/**
+ * Brings the database to the newest schema version. Safe to call on every open and from several
+ * processes at once: each migration runs in an IMMEDIATE transaction (taking the write lock before
+ * reading the current version), so two openers never apply the same migration twice.
+ *
+ * Throws when the database was written by a newer Berth (a version we don't know), rather than
+ * running against a schema we don't understand.
+ */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS schema_migrations (
+      version     INTEGER NOT NULL PRIMARY KEY,
+      name        TEXT    NOT NULL,
+      applied_at  INTEGER NOT NULL
+    )
+  `);
+  const current = db.prepare<[], { v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+  const record = db.prepare<[number, string, number]>(
+    'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+  );
+  const known = Math.max(0, ...migrations.map((m) => m.version));
+  const applied: number[] = [];
+
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    const apply = db.transaction(() => {
+      const v = current.get()?.v ?? 0;
+      if (v > known) {
+        throw new Error(`metadata schema version ${v} is newer than this build supports (${known})`);
+      }
+      // Another process may have applied it between our check and taking the lock.
+      if (v >= m.version) return false;
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+      return true;
+    });
+    if (apply.immediate()) applied.push(m.version);
+  }
+  // Also refuse a newer schema when there was nothing left for us to apply.
+  const v = current.get()?.v ?? 0;
+  if (v > known) throw new Error(`metadata schema version ${v} is newer than this build supports (${known})`);
+  return applied;
+}

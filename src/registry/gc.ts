@@ -1,0 +1,88 @@
+import { paths } from '../storage/paths.js';
+import { isPathNotFound } from '../storage/errors.js';
+import type { RegistryDeps } from './deps.js';
+import { blobLockKey } from './blobs.js';
+import { endUpload } from './uploads.js';
+
+export interface GcOptions {
+  /** Also delete manifests that no tag, index or live subject keeps. */
+  deleteUntagged: boolean;
+  /** Blobs, links and manifests younger than this survive, so pushes in flight are never collected. */
+  graceMs: number;
+  /** Upload sessions untouched for this long are abandoned. */
+  uploadTtlMs: number;
+  /** Rows handled per batch; each batch is one short transaction, so pushes are never held up for long. */
+  batchSize?: number;
+  now?: Date;
+  signal?: AbortSignal;
+}
+
+export interface GcResult {
+  uploads: number;
+  manifests: number;
+  links: number;
+  blobs: number;
+  bytes: number;
+  durationMs: number;
+}
+
+/**
+ * Online garbage collection. It never needs the registry read-only (unlike distribution's mark and
+ * sweep): every step is a short metadata transaction, and deleting bytes takes the same per-digest lock as
+ * committing them, so a blob re-pushed while it is being collected is never lost.
+ *
+ * Order matters: abandoned uploads, then manifests nothing keeps, then repository links no manifest
+ * references, then blobs no repository links, each only past the grace period.
+ */
+export async function collectGarbage(deps: RegistryDeps, opts: GcOptions): Promise<GcResult> {
+  const started = Date.now();
+  const now = opts.now ?? new Date();
+  const batch = opts.batchSize ?? 500;
+  const before = new Date(now.getTime() - opts.graceMs);
+  const result: GcResult = { uploads: 0, manifests: 0, links: 0, blobs: 0, bytes: 0, durationMs: 0 };
+
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const stale = await deps.store.listStaleUploads(new Date(now.getTime() - opts.uploadTtlMs), batch);
+    for (const upload of stale) await endUpload(deps, upload.id);
+    result.uploads += stale.length;
+    if (stale.length < batch) break;
+  }
+  if (opts.deleteUntagged) {
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const deleted = await deps.store.deleteUntaggedManifests(before, batch);
+      result.manifests += deleted.length;
+      if (deleted.length < batch) break;
+    }
+  }
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const n = await deps.store.deleteUnreferencedLinks(before, batch);
+    result.links += n;
+    if (n < batch) break;
+  }
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const orphans = await deps.store.deleteOrphanBlobs(before, batch);
+    for (const blob of orphans) {
+      const deleted = await deps.locker.withLock(blobLockKey(blob.digest), async () => {
+        // A push may have stored and linked the blob again since its record was removed.
+        if (await deps.store.getBlob(blob.digest)) return false;
+        try {
+          await deps.driver.delete(paths.blobData(blob.digest));
+        } catch (err) {
+          if (!isPathNotFound(err)) throw err;
+        }
+        return true;
+      });
+      if (deleted) {
+        result.blobs += 1;
+        result.bytes += blob.size;
+      }
+    }
+    if (orphans.length < batch) break;
+  }
+  result.durationMs = Date.now() - started;
+  return result;
+}

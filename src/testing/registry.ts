@@ -1,0 +1,51 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { MemoryDriver } from '../storage/memory/driver.js';
+import { FsDriver } from '../storage/fs/driver.js';
+import { SqliteStore } from '../metadata/sqlite/store.js';
+import { InProcessLocker } from '../registry/locks.js';
+import { UploadHashes } from '../registry/upload-hashes.js';
+import { DEFAULT_LIMITS, type RegistryDeps, type RegistryLimits } from '../registry/deps.js';
+import { startServer, type RunningServer } from '../http/server.js';
+
+export interface TestRegistry {
+  url: string;
+  deps: RegistryDeps;
+  server: RunningServer;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A real registry on a loopback port 0, on a temporary SQLite file and the memory driver (or the
+ * filesystem driver with `driver: 'fs'`). Tests talk to it over real sockets with fetch.
+ */
+export async function startTestRegistry(opts: { driver?: 'memory' | 'fs'; limits?: Partial<RegistryLimits> } = {}): Promise<TestRegistry> {
+  const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
+  const driver = opts.driver === 'fs' ? new FsDriver({ root: join(dir, 'storage') }) : new MemoryDriver();
+  const store = SqliteStore.open({ path: join(dir, 'metadata.db') });
+  const deps: RegistryDeps = {
+    driver,
+    store,
+    locker: new InProcessLocker(),
+    hashes: new UploadHashes(),
+    limits: { ...DEFAULT_LIMITS, ...opts.limits },
+    schema1Key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+  };
+  const server = await startServer({ deps, log: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }), host: '127.0.0.1', port: 0 });
+  return {
+    url: server.url,
+    deps,
+    server,
+    dir,
+    async close() {
+      await server.close(1000);
+      await store.close();
+      await driver.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
