@@ -18,7 +18,7 @@ export function isDigestAlgorithm(s: string): s is DigestAlgorithm {
 
 /**
  * Parses and validates a digest string. Registered algorithms (sha256, sha512) must be lower-case hex of the
- * right length; any other algorithm that matches the grammar is refused as `UNSUPPORTED`.
+ * right length; any other algorithm that matches the grammar is refused as `DIGEST_INVALID` too.
  */
 export function parseDigest(s: string): Digest {
   const m = DIGEST_RE.exec(s);
