@@ -1,7 +1,7 @@
 import { digestAlgorithm, digestOf, parseDigest, type Digest } from '../content/digest.js';
 import { parseManifest, type ParsedManifest } from '../content/manifest.js';
 import { parseTag } from '../content/reference.js';
-import { convertToSchema1 } from '../content/schema1.js';
+import { convertToSchema1, EMPTY_GZIP_LAYER, EMPTY_GZIP_LAYER_BYTES } from '../content/schema1.js';
 import {
   DOCKER_MANIFEST_LIST,
   DOCKER_MANIFEST_V2,
@@ -14,7 +14,9 @@ import { paths } from '../storage/paths.js';
 import { isPathNotFound } from '../storage/errors.js';
 import { MissingReferencesError } from '../metadata/errors.js';
 import type { ManifestRecord } from '../metadata/store.js';
+import { Readable } from 'node:stream';
 import type { RegistryDeps } from './deps.js';
+import { putBlob } from './blobs.js';
 import { RegistryError } from './errors.js';
 
 /** A manifest reference from a URL: a digest when it has a `:`, else a tag. */
@@ -142,7 +144,14 @@ async function renderSchema1(deps: RegistryDeps, record: ManifestRecord, tag: st
   }
   const config = await readConfig(deps, manifest);
   const content = Buffer.from(convertToSchema1({ name: record.repo, tag, manifest, config }, deps.schema1Key));
-  const payload = parseManifest(content, DOCKER_SCHEMA1_SIGNED).payload;
+  const rendered = parseManifest(content, DOCKER_SCHEMA1_SIGNED);
+  if (rendered.blobs.includes(EMPTY_GZIP_LAYER) && !(await deps.store.getRepositoryBlob(record.repo, EMPTY_GZIP_LAYER))) {
+    // Schema 1 has no empty layers: the rendering points them at the gzipped empty tar, which the
+    // client will then pull from this repository.
+    const bytes = Buffer.from(EMPTY_GZIP_LAYER_BYTES);
+    await putBlob(deps, record.repo, EMPTY_GZIP_LAYER, Readable.from([bytes]), { length: bytes.length });
+  }
+  const payload = rendered.payload;
   return { digest: digestOf(payload), mediaType: DOCKER_SCHEMA1_SIGNED, content };
 }
 
