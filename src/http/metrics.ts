@@ -40,8 +40,8 @@ export function createMetrics(store: MetadataStore): Metrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
       registers: [registry],
     }),
-    bytesIn: new Counter({ name: 'berth_http_received_bytes_total', help: 'Request body bytes received', labelNames: ['route'], registers: [registry] }),
-    bytesOut: new Counter({ name: 'berth_http_sent_bytes_total', help: 'Response bytes sent', labelNames: ['route'], registers: [registry] }),
+    bytesIn: new Counter({ name: 'berth_http_received_bytes_total', help: 'Request bytes received, headers included', labelNames: ['route'], registers: [registry] }),
+    bytesOut: new Counter({ name: 'berth_http_sent_bytes_total', help: 'Response bytes sent, headers included', labelNames: ['route'], registers: [registry] }),
     uploadDuration: new Histogram({
       name: 'berth_blob_upload_duration_seconds',
       help: 'Time from the first to the closing request of a blob upload',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RegistryDeps } from '../registry/deps.js';
 import { RegistryError } from '../registry/errors.js';
@@ -37,13 +37,12 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 export function createRequestListener(opts: ServerOptions & { metrics: Metrics; ready: () => boolean }) {
   const { deps, log, metrics, ready } = opts;
   const logRequests = opts.logRequests ?? true;
+  const counted = new WeakMap<Socket, { read: number; written: number }>();
   return (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     const headerId = req.headers['x-request-id'];
     const reqId = typeof headerId === 'string' && REQUEST_ID_RE.test(headerId) ? headerId : randomUUID();
     const socket = req.socket;
-    const readBefore = socket.bytesRead;
-    const writtenBefore = socket.bytesWritten;
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     res.setHeader('X-Request-Id', reqId);
 
@@ -90,8 +89,12 @@ export function createRequestListener(opts: ServerOptions & { metrics: Metrics; 
       .finally(() => {
         const status = aborter.signal.aborted ? 499 : res.statusCode;
         const seconds = (performance.now() - started) / 1000;
-        const bytesIn = socket.bytesRead - readBefore;
-        const bytesOut = socket.bytesWritten - writtenBefore;
+        // Counted per socket since the previous request on it ended: Node may have read a small body
+        // together with the headers before this listener ran. Headers are included.
+        const seen = counted.get(socket) ?? { read: 0, written: 0 };
+        const bytesIn = socket.bytesRead - seen.read;
+        const bytesOut = socket.bytesWritten - seen.written;
+        counted.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
         metrics.requests.inc({ route: routeName, method, status });
         metrics.duration.observe({ route: routeName, method }, seconds);
         metrics.bytesIn.inc({ route: routeName }, bytesIn);
