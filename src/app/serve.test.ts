@@ -2,13 +2,15 @@
 // data directory, finishes requests in flight on SIGTERM, and leaves nothing half-written.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { get as httpsGet } from 'node:https';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBlob, pushImage, randomImage } from '../testing/fixtures.js';
 
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 const BIN = fileURLToPath(new URL('../../bin/berth.js', import.meta.url));
 let dir: string;
 before(async () => (dir = await mkdtemp(join(tmpdir(), 'berth-serve-'))));
@@ -87,6 +89,75 @@ describe('berth serve', () => {
     assert.deepEqual(Buffer.from(await b.arrayBuffer()), blob.bytes);
     again.child.kill('SIGTERM');
     assert.equal(await again.exited, 0);
+  });
+
+  it('loses nothing committed when killed (SIGKILL) in the middle of an upload', async () => {
+    const data = join(dir, 'crash');
+    const berth = await startBerth(['--data', data]);
+    const img = randomImage({ layers: 2, size: 50_000 });
+    await pushImage(berth.url, 'crash/app', img, 'v1');
+    const blob = randomBlob(1024 * 1024);
+    const post = await fetch(`${berth.url}/v2/crash/app/blobs/uploads/`, { method: 'POST' });
+    const location = `${berth.url}${post.headers.get('location')}`;
+    await fetch(location, { method: 'PATCH', body: new Uint8Array(blob.bytes.subarray(0, 300_000)), headers: { 'Content-Range': '0-299999' } });
+    let offset = 300_000;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        controller.enqueue(new Uint8Array(blob.bytes.subarray(offset, offset + 100_000)));
+        offset += 100_000;
+        if (offset >= 600_000) berth.child.kill('SIGKILL');
+        await new Promise((r) => setTimeout(r, 20));
+      },
+    });
+    await fetch(location, { method: 'PATCH', body, duplex: 'half', headers: { 'Content-Range': '300000-1048575' } } as RequestInit).catch(() => undefined);
+    await berth.exited;
+
+    const again = await startBerth(['--data', data]);
+    const m = await fetch(`${again.url}/v2/crash/app/manifests/v1`);
+    assert.deepEqual(Buffer.from(await m.arrayBuffer()), img.manifest);
+    for (const l of img.layers) {
+      const b = await fetch(`${again.url}/v2/crash/app/blobs/${l.digest}`);
+      assert.deepEqual(Buffer.from(await b.arrayBuffer()), l.bytes);
+    }
+    assert.equal((await fetch(`${again.url}/v2/crash/app/blobs/${blob.digest}`, { method: 'HEAD' })).status, 404, 'the unfinished blob is not visible');
+    // The session resumes from what was committed before the crash, or fails cleanly (never a corrupt blob).
+    const resumeAt = Number((await fetch(location.replace(berth.url, again.url))).headers.get('range')?.split('-')[1]) + 1;
+    assert.equal(resumeAt, 300_000);
+    const rest = await fetch(location.replace(berth.url, again.url), { method: 'PATCH', body: new Uint8Array(blob.bytes.subarray(resumeAt)), headers: { 'Content-Range': `${resumeAt}-${blob.bytes.length - 1}` } });
+    if (rest.status === 202) {
+      const put = await fetch(`${location.replace(berth.url, again.url)}?digest=${blob.digest}`, { method: 'PUT' });
+      assert.equal(put.status, 201);
+      const b = await fetch(`${again.url}/v2/crash/app/blobs/${blob.digest}`);
+      assert.deepEqual(Buffer.from(await b.arrayBuffer()), blob.bytes);
+    } else {
+      assert.equal(rest.status, 400);
+      assert.equal((await rest.json() as { errors: Array<{ code: string }> }).errors[0]!.code, 'BLOB_UPLOAD_INVALID');
+      assert.equal((await fetch(`${again.url}/v2/crash/app/blobs/${blob.digest}`, { method: 'HEAD' })).status, 404);
+    }
+    again.child.kill('SIGTERM');
+    assert.equal(await again.exited, 0);
+  });
+
+  it('serves TLS when a certificate and key are configured', { skip: !hasOpenssl && 'openssl is not installed' }, async () => {
+    const tlsDir = join(dir, 'tls');
+    await mkdir(tlsDir);
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(tlsDir, 'key.pem'), '-out', join(tlsDir, 'cert.pem')]);
+    assert.equal(r.status, 0, r.stderr.toString());
+    const config = join(tlsDir, 'config.yaml');
+    await writeFile(config, `tls:\n  cert: ${join(tlsDir, 'cert.pem')}\n  key: ${join(tlsDir, 'key.pem')}\n`);
+    const berth = await startBerth(['--data', join(dir, 'tlsdata'), '--config', config]);
+    assert.match(berth.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const ca = await readFile(join(tlsDir, 'cert.pem'));
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      httpsGet(`${berth.url}/v2/`, { ca }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      }).on('error', reject);
+    });
+    assert.equal(status, 200);
+    berth.child.kill('SIGTERM');
+    assert.equal(await berth.exited, 0);
   });
 
   it('reports a bad config file and exits non-zero', async () => {

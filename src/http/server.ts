@@ -45,6 +45,7 @@ export function createRequestListener(opts: ServerOptions & { metrics: Metrics; 
     const socket = req.socket;
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     res.setHeader('X-Request-Id', reqId);
+    if (!ready()) res.setHeader('Connection', 'close');
 
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -131,10 +132,13 @@ export async function startServer(opts: ServerOptions & { host: string; port: nu
     async close(graceMs = 30_000) {
       shuttingDown = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections become idle as their last request finishes; close them as they do, so
+      // shutdown takes as long as the slowest request, not the grace period.
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-      timer.unref();
       await closed;
+      clearInterval(sweeper);
       clearTimeout(timer);
     },
   };
