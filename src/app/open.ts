@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { FsDriver } from '../storage/fs/driver.js';
 import { SqliteStore } from '../metadata/sqlite/store.js';
-import { InProcessLocker } from '../registry/locks.js';
+import { InProcessLocker } from '../metadata/locks.js';
 import { UploadHashes } from '../registry/upload-hashes.js';
 import type { RegistryDeps } from '../registry/deps.js';
 import type { Config } from './config.js';

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { BlobDriver } from '../storage/driver.js';
 import type { MetadataStore } from '../metadata/store.js';
-import type { Locker } from './locks.js';
+import type { Locker } from '../metadata/locks.js';
 import type { UploadHashes } from './upload-hashes.js';
 
 /** What the registry's operations work on. Built once at start-up (`createRegistry`). */

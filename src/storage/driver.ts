@@ -63,6 +63,13 @@ export interface BlobDriver {
   /** Every file below `path`, depth first, in sorted order. Yields nothing when `path` does not exist. */
   walk(path: string, opts?: IoOptions): AsyncIterable<FileInfo>;
 
+  /**
+   * A URL from which a client can fetch the file directly (a presigned object-storage URL), valid for
+   * `expiresInSeconds`; undefined when the medium cannot serve clients itself. Optional: the filesystem and
+   * memory drivers do not implement it, and the registry then streams the bytes itself.
+   */
+  urlFor?(path: string, opts?: { expiresInSeconds?: number }): Promise<string | undefined>;
+
   /** Releases resources (open handles, connection pools). */
   close(): Promise<void>;
 }

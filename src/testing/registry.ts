@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { MemoryDriver } from '../storage/memory/driver.js';
 import { FsDriver } from '../storage/fs/driver.js';
 import { SqliteStore } from '../metadata/sqlite/store.js';
-import { InProcessLocker } from '../registry/locks.js';
+import { InProcessLocker } from '../metadata/locks.js';
 import { UploadHashes } from '../registry/upload-hashes.js';
 import { DEFAULT_LIMITS, type RegistryDeps, type RegistryLimits } from '../registry/deps.js';
 import { startServer, type RunningServer } from '../http/server.js';
