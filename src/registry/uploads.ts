@@ -80,10 +80,13 @@ async function appendLocked(deps: RegistryDeps, upload: UploadRecord, body: Read
       throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk ended after ${verify.bytes} of ${expected} bytes`);
     }
     const size = upload.size + verify.bytes;
+    // Bytes first, record second: a failed commit (S3 CompleteMultipartUpload) must leave the recorded size
+    // where the stored bytes are. The upload lock makes the compare-and-set below fail only if another node
+    // ignored the lock.
+    await writer.commit();
     if (!(await deps.store.advanceUpload(upload.id, upload.size, size))) {
       throw new RegistryError('BLOB_UPLOAD_INVALID', `upload ${upload.id} was changed by another request`);
     }
-    await writer.commit();
     if (digester) deps.hashes.put(upload.id, size, verify.digester);
     return { ...upload, size, updatedAt: new Date() };
   } finally {
