@@ -2,13 +2,14 @@
 // data directory, finishes requests in flight on SIGTERM, and leaves nothing half-written.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { get as httpsGet } from 'node:https';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBlob, pushImage, randomImage } from '../testing/fixtures.js';
+import { startBerthProcess } from '../testing/processes.js';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 const BIN = fileURLToPath(new URL('../../bin/berth.js', import.meta.url));
@@ -16,35 +17,7 @@ let dir: string;
 before(async () => (dir = await mkdtemp(join(tmpdir(), 'berth-serve-'))));
 after(() => rm(dir, { recursive: true, force: true }));
 
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  lines: Array<Record<string, unknown>>;
-  exited: Promise<number | null>;
-}
-
-async function startBerth(args: string[]): Promise<Proc> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Array<Record<string, unknown>> = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = JSON.parse(buf.slice(0, i)) as Record<string, unknown>;
-        buf = buf.slice(i + 1);
-        lines.push(line);
-        if (line.msg === 'berth is serving') resolve(line.url as string);
-      }
-    });
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    void exited.then((code) => reject(new Error(`berth exited with ${code}: ${err}`)));
-  });
-  return { child, url, lines, exited };
-}
+const startBerth = (args: string[]) => startBerthProcess(args);
 
 describe('berth serve', () => {
   it('serves, refuses a second server on the same data, and stops gracefully on SIGTERM', async () => {
@@ -178,7 +151,7 @@ describe('berth gc', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     assert.equal(await new Promise((r) => child.once('exit', r)), 0);
     const result = JSON.parse(out) as Record<string, number>;
-    assert.deepEqual(Object.keys(result).sort(), ['blobs', 'bytes', 'durationMs', 'links', 'manifests', 'uploads']);
+    assert.deepEqual(Object.keys(result).sort(), ['blobs', 'bytes', 'durationMs', 'links', 'manifests', 'ran', 'uploads']);
   });
 
   it('asks a running server to collect (SIGUSR2) instead of racing it', async () => {
