@@ -20,7 +20,7 @@ const ALLOWED: Record<string, string[]> = {
   client: ['content'],
   testing: ['http', 'registry', 'content', 'storage', 'metadata'],
   interop: ['testing', 'http', 'registry', 'content', 'storage', 'metadata', 'client'],
-  bench: ['content'],
+  bench: ['content', 'testing', 'app', 'http', 'registry', 'storage', 'metadata'],
 };
 const FORBIDDEN_IN_CONTENT = ['node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:net', 'better-sqlite3', 'node:child_process'];
 
