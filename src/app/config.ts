@@ -14,8 +14,32 @@ export interface Config {
   data: string;
   /** TLS is served when both are set (PEM files). */
   tls: { cert: string; key: string };
-  storage: { driver: 'filesystem'; filesystem: { root: string } };
-  /** `sqlite://PATH`; empty means `sqlite://<data>/metadata.db`. */
+  storage: {
+    driver: 'filesystem' | 's3';
+    filesystem: { root: string };
+    /**
+     * S3-compatible object storage. Credentials left empty come from the standard AWS environment
+     * (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, profiles, instance roles).
+     */
+    s3: {
+      bucket: string;
+      region: string;
+      /** For MinIO, Ceph and other S3-compatible servers; empty means AWS. */
+      endpoint: string;
+      forcePathStyle: boolean;
+      accessKeyId: string;
+      secretAccessKey: string;
+      /** Key prefix inside the bucket. */
+      rootDirectory: string;
+      /** Answer blob GETs with a redirect to a presigned URL, so bytes flow from storage to the client. */
+      redirect: boolean;
+      redirectExpiry: string;
+    };
+  };
+  /**
+   * `sqlite://PATH` (the embedded default; empty means `sqlite://<data>/metadata.db`) or
+   * `postgres://USER@HOST:PORT/DB` for many stateless nodes.
+   */
   database: string;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'; requests: boolean };
   limits: { maxManifestBytes: number; maxPageSize: number };
@@ -38,7 +62,21 @@ export const DEFAULT_CONFIG: Config = {
   listen: '127.0.0.1:5000',
   data: './data',
   tls: { cert: '', key: '' },
-  storage: { driver: 'filesystem', filesystem: { root: '' } },
+  storage: {
+    driver: 'filesystem',
+    filesystem: { root: '' },
+    s3: {
+      bucket: '',
+      region: 'us-east-1',
+      endpoint: '',
+      forcePathStyle: false,
+      accessKeyId: '',
+      secretAccessKey: '',
+      rootDirectory: '',
+      redirect: false,
+      redirectExpiry: '20m',
+    },
+  },
   database: '',
   log: { level: 'info', requests: true },
   limits: { maxManifestBytes: 4 * 1024 * 1024, maxPageSize: 100_000 },
@@ -129,8 +167,14 @@ function validate(c: Config): void {
   parseListen(c.listen);
   for (const key of ['interval', 'grace', 'uploadTtl'] as const) parseDuration(c.gc[key], `gc.${key}`);
   parseDuration(c.shutdownGrace, 'shutdownGrace');
-  if (c.storage.driver !== 'filesystem') throw new ConfigError(`storage.driver ${JSON.stringify(c.storage.driver)} is not supported (filesystem)`);
-  if (c.database && !c.database.startsWith('sqlite://')) throw new ConfigError(`database must be sqlite://PATH, got ${JSON.stringify(c.database)}`);
+  if (c.storage.driver !== 'filesystem' && c.storage.driver !== 's3') {
+    throw new ConfigError(`storage.driver ${JSON.stringify(c.storage.driver)} is not supported (filesystem, s3)`);
+  }
+  if (c.storage.driver === 's3' && !c.storage.s3.bucket) throw new ConfigError('storage.s3.bucket is required with storage.driver s3');
+  parseDuration(c.storage.s3.redirectExpiry, 'storage.s3.redirectExpiry');
+  if (c.database && !/^(sqlite|postgres|postgresql):\/\//.test(c.database)) {
+    throw new ConfigError(`database must be sqlite://PATH or postgres://…, got ${JSON.stringify(redactUrl(c.database))}`);
+  }
   if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) throw new ConfigError('tls.cert and tls.key must be set together');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(c.log.level)) throw new ConfigError(`log.level ${c.log.level} is not a level`);
   if (c.limits.maxManifestBytes < 1024) throw new ConfigError('limits.maxManifestBytes must be at least 1024');
@@ -158,4 +202,14 @@ export function parseDuration(s: string, where = 'duration'): number {
   }
   if (matched === 0 || matched !== s.length) throw new ConfigError(`${where}: ${JSON.stringify(s)} is not a duration such as 90s, 10m, 1h or 7d`);
   return total;
+}
+
+/** A URL with its password replaced, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}
+
+/** Whether the configuration uses the embedded, single-process metadata store. */
+export function isEmbedded(c: Config): boolean {
+  return !c.database || c.database.startsWith('sqlite://');
 }

@@ -5,7 +5,7 @@ import { startServer, type RunningServer } from '../http/server.js';
 import { createMetrics } from '../http/metrics.js';
 import { collectGarbage, type GcOptions, type GcResult } from '../registry/gc.js';
 import type { RegistryDeps } from '../registry/deps.js';
-import { parseDuration, parseListen, type Config } from './config.js';
+import { isEmbedded, parseDuration, parseListen, type Config } from './config.js';
 import { openRegistry } from './open.js';
 
 export function createLogger(config: Config): Logger {
@@ -32,9 +32,10 @@ export interface Serving {
  * collects garbage on a schedule and on SIGUSR2, and stops gracefully on SIGTERM/SIGINT.
  */
 export async function serve(config: Config, log: Logger = createLogger(config)): Promise<Serving> {
-  const pidFile = join(resolve(config.data), 'berth.pid');
+  // The embedded default is one process per data directory; shared engines take any number of nodes.
+  const pidFile = isEmbedded(config) ? join(resolve(config.data), 'berth.pid') : undefined;
   const opened = await openRegistry(config);
-  await claimDataDir(pidFile, opened.close);
+  if (pidFile) await claimDataDir(pidFile, opened.close);
   const { deps } = opened;
   const metrics = createMetrics(deps.store);
   const tls = config.tls.cert
@@ -46,7 +47,7 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
     server = await startServer({ deps, log, metrics, host, port, tls, logRequests: config.log.requests });
   } catch (err) {
     await opened.close();
-    await unlink(pidFile).catch(() => {});
+    if (pidFile) await unlink(pidFile).catch(() => {});
     throw err;
   }
   log.info({ url: server.url, data: resolve(config.data), storage: deps.driver.name, metadata: deps.store.name }, 'berth is serving');
@@ -73,7 +74,7 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
       await server.close(parseDuration(config.shutdownGrace));
       await running?.catch(() => {});
       await opened.close();
-      await unlink(pidFile).catch(() => {});
+      if (pidFile) await unlink(pidFile).catch(() => {});
       log.info('stopped');
       log.flush();
     })());
@@ -83,6 +84,10 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
 async function runGc(deps: RegistryDeps, opts: GcOptions, log: Logger, metrics: ReturnType<typeof createMetrics>): Promise<GcResult> {
   try {
     const result = await collectGarbage(deps, opts);
+    if (!result.ran) {
+      log.debug('garbage collection skipped: another node is collecting');
+      return result;
+    }
     metrics.gcRuns.inc({ result: 'ok' });
     for (const kind of ['uploads', 'manifests', 'links', 'blobs'] as const) metrics.gcDeleted.inc({ kind }, result[kind]);
     log.info({ gc: result }, 'garbage collected');

@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../content/digest.js';
-import { deleteBlob, openBlob, statBlob, type ByteRange } from '../registry/blobs.js';
+import { blobRedirect, deleteBlob, openBlob, statBlob, type ByteRange } from '../registry/blobs.js';
 import { RegistryError } from '../registry/errors.js';
 import { repoName, send, type Context } from './context.js';
 
@@ -13,6 +13,8 @@ export async function headBlob(ctx: Context): Promise<void> {
 
 export async function getBlob(ctx: Context): Promise<void> {
   const digest = parseDigest(ctx.params.digest!);
+  const redirect = await blobRedirect(ctx.deps, repoName(ctx), digest);
+  if (redirect) return send(ctx, 307, { Location: redirect.url, 'Docker-Content-Digest': digest });
   const range = parseRange(ctx.req.headers.range);
   const opened = await openBlob(ctx.deps, repoName(ctx), digest, range, ctx.signal);
   const headers = blobHeaders(digest, opened.blob.size);

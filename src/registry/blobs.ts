@@ -57,6 +57,17 @@ export async function openBlob(
   }
 }
 
+/**
+ * Where a client can fetch the blob directly, when redirects are configured and the driver can presign;
+ * undefined means the registry streams the bytes itself.
+ */
+export async function blobRedirect(deps: RegistryDeps, repo: string, digest: Digest): Promise<{ url: string; blob: BlobRecord } | undefined> {
+  if (!deps.redirect || !deps.driver.urlFor) return undefined;
+  const blob = await statBlob(deps, repo, digest);
+  const url = await deps.driver.urlFor(paths.blobData(digest), deps.redirect);
+  return url ? { url, blob } : undefined;
+}
+
 /** Removes the repository's link to a blob (end-10). The bytes go when GC finds no other link. */
 export async function deleteBlob(deps: RegistryDeps, repo: string, digest: Digest): Promise<void> {
   if (!(await deps.store.unlinkBlob(repo, digest))) {

@@ -13,6 +13,8 @@ export interface RegistryDeps {
   limits: RegistryLimits;
   /** The key that signs schema-1 renderings for old clients (libtrust-compatible EC P-256). */
   schema1Key: KeyObject;
+  /** When set, blob GETs are answered with a redirect to a presigned storage URL (drivers with `urlFor`). */
+  redirect?: { expiresInSeconds: number };
 }
 
 export interface RegistryLimits {

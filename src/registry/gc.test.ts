@@ -90,6 +90,11 @@ describe('garbage collection', () => {
     await assert.rejects(reg.deps.driver.stat(paths.uploadData(id)), { code: 'PATH_NOT_FOUND' });
   });
 
+  it('lets only one collector run at a time', async () => {
+    const [a, b] = await Promise.all([collectGarbage(reg.deps, opts()), collectGarbage(reg.deps, opts())]);
+    assert.deepEqual([a.ran, b.ran].sort(), [false, true]);
+  });
+
   it('runs while pushes go on: nothing pushed is lost', async () => {
     const images = Array.from({ length: 12 }, () => randomImage({ layers: 3, size: 20_000 }));
     let gcRuns = 0;

@@ -18,6 +18,8 @@ export interface GcOptions {
 }
 
 export interface GcResult {
+  /** False when another node was collecting: this run did nothing. */
+  ran: boolean;
   uploads: number;
   manifests: number;
   links: number;
@@ -35,11 +37,17 @@ export interface GcResult {
  * references, then blobs no repository links, each only past the grace period.
  */
 export async function collectGarbage(deps: RegistryDeps, opts: GcOptions): Promise<GcResult> {
+  // Only one collector at a time across all nodes sharing the metadata store.
+  const run = await deps.locker.tryWithLock('gc', () => collectLocked(deps, opts));
+  return run.acquired ? run.value : { ran: false, uploads: 0, manifests: 0, links: 0, blobs: 0, bytes: 0, durationMs: 0 };
+}
+
+async function collectLocked(deps: RegistryDeps, opts: GcOptions): Promise<GcResult> {
   const started = Date.now();
   const now = opts.now ?? new Date();
   const batch = opts.batchSize ?? 500;
   const before = new Date(now.getTime() - opts.graceMs);
-  const result: GcResult = { uploads: 0, manifests: 0, links: 0, blobs: 0, bytes: 0, durationMs: 0 };
+  const result: GcResult = { ran: true, uploads: 0, manifests: 0, links: 0, blobs: 0, bytes: 0, durationMs: 0 };
 
   for (;;) {
     opts.signal?.throwIfAborted();

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { loadConfig } from '../../app/config.js';
+import { isEmbedded, loadConfig } from '../../app/config.js';
 import { openRegistry } from '../../app/open.js';
 import { gcOptions, readDataDirHolder } from '../../app/serve.js';
 import { collectGarbage } from '../../registry/gc.js';
@@ -24,7 +24,7 @@ When a server is serving the data directory, it is asked to collect now (SIGUSR2
     .action(async (opts: { data?: string; config?: string; format: 'text' | 'json' }) => {
       const config = await loadConfig({ file: opts.config });
       if (opts.data) config.data = opts.data;
-      const holder = await readDataDirHolder(join(resolve(config.data), 'berth.pid'));
+      const holder = isEmbedded(config) ? await readDataDirHolder(join(resolve(config.data), 'berth.pid')) : undefined;
       if (holder !== undefined) {
         process.kill(holder, 'SIGUSR2');
         const msg = { delegated: true, pid: holder };
@@ -37,7 +37,9 @@ When a server is serving the data directory, it is asked to collect now (SIGUSR2
         io.out(
           opts.format === 'json'
             ? `${JSON.stringify(result)}\n`
-            : `deleted ${result.manifests} manifests, ${result.links} blob links, ${result.blobs} blobs (${result.bytes} bytes), ${result.uploads} abandoned uploads in ${result.durationMs} ms\n`,
+            : !result.ran
+              ? 'another node is collecting garbage right now; nothing done\n'
+              : `deleted ${result.manifests} manifests, ${result.links} blob links, ${result.blobs} blobs (${result.bytes} bytes), ${result.uploads} abandoned uploads in ${result.durationMs} ms\n`,
         );
       } finally {
         await opened.close();

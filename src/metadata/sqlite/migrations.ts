@@ -111,6 +111,55 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX uploads_updated_at ON uploads (updated_at, id);
     `,
   },
+  {
+    version: 2,
+    name: 'gc review queues',
+    // GC reviews only candidates whose status may have changed, as GitLab's container registry does
+    // (online GC: gc_blob_review_queue, gc_manifest_review_queue with review_after). The write paths
+    // enqueue; each GC step takes due entries, re-checks them and deletes what is still garbage. See
+    // the store for what enqueues what. `review_after` is the candidate's own grace timestamp
+    // (manifests.created_at, repository_blobs.linked_at, blobs.created_at), because that is what the
+    // grace period in store.ts is measured from.
+    //
+    // The backfill is the one full scan there will ever be: it queues what may already be garbage so
+    // that an upgraded database collects it too. After it, the old scan indexes have no reader.
+    sql: `
+      CREATE TABLE gc_manifest_review_queue (
+        manifest_id   INTEGER NOT NULL PRIMARY KEY REFERENCES manifests (id) ON DELETE CASCADE,
+        review_after  INTEGER NOT NULL
+      );
+      CREATE INDEX gc_manifest_review_queue_due ON gc_manifest_review_queue (review_after, manifest_id);
+
+      CREATE TABLE gc_link_review_queue (
+        repo_id       INTEGER NOT NULL,
+        digest        TEXT    NOT NULL,
+        review_after  INTEGER NOT NULL,
+        PRIMARY KEY (repo_id, digest),
+        FOREIGN KEY (repo_id, digest) REFERENCES repository_blobs (repo_id, digest) ON DELETE CASCADE
+      );
+      CREATE INDEX gc_link_review_queue_due ON gc_link_review_queue (review_after, repo_id, digest);
+
+      CREATE TABLE gc_blob_review_queue (
+        digest        TEXT    NOT NULL PRIMARY KEY REFERENCES blobs (digest) ON DELETE CASCADE,
+        review_after  INTEGER NOT NULL
+      );
+      CREATE INDEX gc_blob_review_queue_due ON gc_blob_review_queue (review_after, digest);
+
+      INSERT INTO gc_manifest_review_queue (manifest_id, review_after)
+        SELECT m.id, m.created_at FROM manifests m
+         WHERE NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id);
+      INSERT INTO gc_link_review_queue (repo_id, digest, review_after)
+        SELECT rb.repo_id, rb.digest, rb.linked_at FROM repository_blobs rb
+         WHERE NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.repo_id = rb.repo_id AND mb.digest = rb.digest);
+      INSERT INTO gc_blob_review_queue (digest, review_after)
+        SELECT b.digest, b.created_at FROM blobs b
+         WHERE NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest);
+
+      DROP INDEX manifests_created_at;
+      DROP INDEX repository_blobs_linked_at;
+      DROP INDEX blobs_created_at;
+    `,
+  },
 ];
 
 /**

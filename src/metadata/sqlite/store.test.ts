@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { digestOf } from '../../content/digest.js';
-import { describeMetadataStore } from '../conformance.js';
 import { MIGRATIONS, migrate } from './migrations.js';
 import { SqliteStore } from './store.js';
 
@@ -19,7 +18,7 @@ function freshPath(): string {
   return join(root, `metadata-${files}.db`);
 }
 
-describeMetadataStore('sqlite', () => SqliteStore.open({ path: freshPath() }));
+// The shared conformance suite runs over this store in ../conformance.test.ts; these are SQLite's own.
 
 describe('SqliteStore', () => {
   it('is named sqlite and opens an in-memory database', async () => {
@@ -161,6 +160,78 @@ describe('SqliteStore', () => {
     assert.throws(() => SqliteStore.open({ path }), /opening SQLite metadata store at .*metadata\.db/);
   });
 
+  it('version 2 queues the garbage of an upgraded database, which GC then collects', async () => {
+    const path = freshPath();
+    const d = (s: string) => digestOf(s);
+    const db = new Database(path);
+    migrate(db, MIGRATIONS.filter((m) => m.version === 1));
+    db.exec(`
+      INSERT INTO repositories (id, name, created_at) VALUES (1, 'app', 0);
+      INSERT INTO blobs (digest, size, created_at) VALUES
+        ('${d('kept')}', 1, 0), ('${d('untagged')}', 2, 0), ('${d('loose')}', 4, 0), ('${d('orphan')}', 8, 0);
+      INSERT INTO repository_blobs (repo_id, digest, linked_at) VALUES
+        (1, '${d('kept')}', 0), (1, '${d('untagged')}', 0), (1, '${d('loose')}', 0);
+      INSERT INTO manifests (id, repo_id, digest, media_type, size, content, created_at) VALUES
+        (1, 1, '${d('m-kept')}', 'x', 1, x'00', 0), (2, 1, '${d('m-untagged')}', 'x', 1, x'00', 0);
+      INSERT INTO manifest_blobs (manifest_id, repo_id, digest) VALUES (1, 1, '${d('kept')}'), (2, 1, '${d('untagged')}');
+      INSERT INTO tags (repo_id, name, manifest_id, updated_at) VALUES (1, 'latest', 1, 0);
+    `);
+    db.close();
+
+    const store = SqliteStore.open({ path });
+    try {
+      assert.equal(await store.queueDepth(), 3, 'the untagged manifest, the unreferenced link, the orphan blob');
+      const later = new Date(60_000);
+      assert.deepEqual(await store.deleteUntaggedManifests(later, 100), [{ repo: 'app', digest: d('m-untagged') }]);
+      assert.equal(await store.deleteUnreferencedLinks(later, 100), 2);
+      assert.deepEqual(
+        (await store.deleteOrphanBlobs(later, 100)).map((b) => b.size).sort(),
+        [2, 4, 8],
+      );
+      assert.equal(await store.queueDepth(), 0);
+      assert.ok(await store.getTaggedManifest('app', 'latest'));
+      assert.ok(await store.getRepositoryBlob('app', d('kept')));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a GC run reads only its queues, not every row', async () => {
+    const path = freshPath();
+    const store = SqliteStore.open({ path });
+    const content = new TextEncoder().encode('{}');
+    await store.putManifest({ repo: 'app', digest: digestOf(content), mediaType: 'x', content, blobs: [], children: [], tags: ['t'] });
+    await store.close();
+    // 5,000 old links referenced by the manifest, and 5,000 old unreferenced ones, written behind the
+    // store's back: nothing queued them, so no run reviews them, however many rows there are.
+    const db = new Database(path);
+    db.transaction(() => {
+      const blob = db.prepare('INSERT INTO blobs (digest, size, created_at) VALUES (?, 1, 0)');
+      const link = db.prepare('INSERT INTO repository_blobs (repo_id, digest, linked_at) VALUES (1, ?, 0)');
+      const ref = db.prepare('INSERT INTO manifest_blobs (manifest_id, repo_id, digest) VALUES (1, 1, ?)');
+      for (let i = 0; i < 10_000; i++) {
+        const d = digestOf(`row ${i}`);
+        blob.run(d);
+        link.run(d);
+        if (i < 5_000) ref.run(d);
+      }
+    })();
+    db.close();
+
+    const reopened = SqliteStore.open({ path });
+    try {
+      const later = new Date(Date.now() + 60_000);
+      const started = performance.now();
+      assert.deepEqual(await reopened.deleteUntaggedManifests(later, 500), []);
+      assert.equal(await reopened.deleteUnreferencedLinks(later, 500), 0);
+      assert.deepEqual(await reopened.deleteOrphanBlobs(later, 500), []);
+      assert.ok(performance.now() - started < 200, 'three empty queue reads');
+      assert.equal(await reopened.queueDepth(), 0);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('uses indexes for the hot queries', () => {
     const db = new Database(':memory:');
     try {
@@ -182,6 +253,9 @@ describe('SqliteStore', () => {
       assert.doesNotMatch(listTags, /SCAN|TEMP B-TREE/);
       const listRepos = plan(`SELECT name FROM repositories WHERE name > 'x' ORDER BY name LIMIT 10`);
       assert.doesNotMatch(listRepos, /TEMP B-TREE/);
+      for (const queue of ['gc_manifest_review_queue', 'gc_link_review_queue', 'gc_blob_review_queue']) {
+        assert.doesNotMatch(plan(`SELECT * FROM ${queue} WHERE review_after < 5 ORDER BY review_after LIMIT 10`), /SCAN|TEMP B-TREE/);
+      }
       const referrers = plan(
         `SELECT m.digest FROM repositories r JOIN manifests m ON m.repo_id = r.id
           WHERE r.name = 'a' AND m.subject = 'b' ORDER BY m.digest`,

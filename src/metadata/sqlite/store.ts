@@ -138,7 +138,7 @@ export class SqliteStore implements MetadataStore {
   }
 
   async unlinkBlob(repo: string, digest: Digest): Promise<boolean> {
-    return this.#s.unlinkBlob.run(repo, digest).changes > 0;
+    return this.#tx.unlinkBlob(repo, digest);
   }
 
   // --- manifests and tags (MetadataStore) ----------------------------------------------------------
@@ -158,12 +158,11 @@ export class SqliteStore implements MetadataStore {
   }
 
   async deleteManifest(repo: string, digest: Digest): Promise<boolean> {
-    // Tags, blob references and child references go with it (ON DELETE CASCADE), in one statement.
-    return this.#s.deleteManifest.run(repo, digest).changes > 0;
+    return this.#tx.deleteManifest(repo, digest);
   }
 
   async deleteTag(repo: string, tag: string): Promise<boolean> {
-    return this.#s.deleteTag.run(repo, tag).changes > 0;
+    return this.#tx.deleteTag(repo, tag);
   }
 
   async listTags(repo: string, page: Page = {}): Promise<string[]> {
@@ -235,6 +234,14 @@ export class SqliteStore implements MetadataStore {
     return this.#s.storedBytes.get()?.total ?? 0;
   }
 
+  /**
+   * Entries waiting in the three GC review queues. Internal: for this store's tests, which use it to show
+   * that a GC run with nothing changed has nothing to review.
+   */
+  async queueDepth(): Promise<number> {
+    return this.#s.queueDepth.get()?.n ?? 0;
+  }
+
   /** Closes the connection. Calling it again does nothing. */
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
@@ -257,6 +264,40 @@ function prepareTransactions(db: Database.Database, s: Statements) {
     const repoId = ensureRepo(repo, now);
     s.insertBlob.run(digest, size, now);
     s.upsertLink.run(repoId, digest, now);
+    // A link nothing references yet is a candidate from the start; a refreshed one restarts its grace.
+    s.enqueueLink.run(repoId, digest, now);
+  });
+
+  const unlinkBlob = db.transaction((repo: string, digest: string): boolean => {
+    if (s.unlinkBlob.run(repo, digest).changes === 0) return false;
+    s.enqueueBlob.run(digest);
+    return true;
+  });
+
+  /**
+   * Deletes a manifest after queueing everything its deletion may free: the child manifests it listed,
+   * the referrers whose subject it was, and its blob links. Its tags, blob and child references and its
+   * own queue entry go with it (ON DELETE CASCADE).
+   */
+  const forgetManifest = (m: { id: number; repo_id: number; digest: string }): void => {
+    s.enqueueChildren.run(m.id);
+    s.enqueueReferrers.run(m.repo_id, m.digest);
+    s.enqueueLinksOf.run(m.id);
+    s.deleteManifestById.run(m.id);
+  };
+
+  const deleteManifest = db.transaction((repo: string, digest: string): boolean => {
+    const m = s.findManifest.get(repo, digest);
+    if (!m) return false;
+    forgetManifest(m);
+    return true;
+  });
+
+  const deleteTag = db.transaction((repo: string, tag: string): boolean => {
+    const deleted = s.deleteTag.get(repo, tag);
+    if (!deleted) return false;
+    s.enqueueManifest.run(deleted.manifest_id);
+    return true;
   });
 
   const putManifest = db.transaction((m: NewManifest) => {
@@ -264,6 +305,7 @@ function prepareTransactions(db: Database.Database, s: Statements) {
     const repoId = s.repoId.get(m.repo)?.id;
     const blobs = unique(m.blobs);
     const children = unique(m.children);
+    const tags = unique(m.tags ?? []);
     const missingBlobs = repoId === undefined ? blobs : blobs.filter((d) => !s.linkExists.get(repoId, d));
     const missingChildren =
       repoId === undefined ? children : children.filter((d) => !s.manifestId.get(repoId, d));
@@ -292,8 +334,14 @@ function prepareTransactions(db: Database.Database, s: Statements) {
       manifestId = inserted.id;
       for (const d of blobs) s.insertManifestBlob.run(manifestId, id, d);
       for (const d of children) s.insertManifestChild.run(manifestId, id, d);
+      if (tags.length === 0) s.enqueueManifest.run(manifestId);
     }
-    for (const tag of unique(m.tags ?? [])) s.upsertTag.run(id, tag, manifestId, now);
+    for (const tag of tags) {
+      const previous = s.tagTarget.get(id, tag)?.manifest_id;
+      s.upsertTag.run(id, tag, manifestId, now);
+      // The manifest the tag moved away from may have lost its last tag.
+      if (previous !== undefined && previous !== manifestId) s.enqueueManifest.run(previous);
+    }
   });
 
   const createUpload = db.transaction((id: string, repo: string, now: number): UploadRecord => {
@@ -304,16 +352,26 @@ function prepareTransactions(db: Database.Database, s: Statements) {
     return { id, repo, size: 0, startedAt: new Date(now), updatedAt: new Date(now) };
   });
 
+  // GC steps. Each reviews only due queue entries (review_after < before), in the order the old full
+  // scans used, re-checks the candidate, and either deletes it (which queues what that may free),
+  // drops the entry (no longer garbage; whatever changes that again queues it again), or moves the
+  // entry to the candidate's current grace timestamp (refreshed since it was queued).
   const deleteUntaggedManifests = db.transaction((before: number, limit: number): ManifestKey[] => {
     const deleted: ManifestKey[] = [];
-    // Deleting an index (or a subject) can free its children (or referrers); those go in the next
-    // round. Digests can't form cycles, so this ends.
+    // Deleting an index (or a subject) queues its children (or referrers); the next round finds those
+    // that are garbage now. Digests can't form cycles, and every pass empties or defers what it took.
     while (deleted.length < limit) {
-      const round = s.untaggedManifests.all(before, limit - deleted.length);
-      if (round.length === 0) break;
-      for (const row of round) {
-        s.deleteManifestById.run(row.id);
-        deleted.push({ repo: row.repo, digest: row.digest as Digest });
+      const due = s.dueManifests.all(before, limit - deleted.length);
+      if (due.length === 0) break;
+      for (const { manifest_id: id } of due) {
+        const m = s.reviewManifest.get(id);
+        if (!m) s.dropManifestEntry.run(id);
+        else if (m.created_at >= before) s.deferManifestEntry.run(m.created_at, id);
+        else if (m.kept) s.dropManifestEntry.run(id);
+        else {
+          forgetManifest(m);
+          deleted.push({ repo: m.repo, digest: m.digest as Digest });
+        }
       }
     }
     return deleted;
@@ -321,21 +379,49 @@ function prepareTransactions(db: Database.Database, s: Statements) {
 
   const deleteUnreferencedLinks = db.transaction((before: number, limit: number): number => {
     let removed = 0;
-    for (const row of s.unreferencedLinks.all(before, limit)) {
-      removed += s.deleteLink.run(row.repo_id, row.digest).changes;
+    while (removed < limit) {
+      const due = s.dueLinks.all(before, limit - removed);
+      if (due.length === 0) break;
+      for (const { repo_id: repoId, digest } of due) {
+        const link = s.reviewLink.get(repoId, digest);
+        if (!link) s.dropLinkEntry.run(repoId, digest);
+        else if (link.linked_at >= before) s.deferLinkEntry.run(link.linked_at, repoId, digest);
+        else if (link.referenced) s.dropLinkEntry.run(repoId, digest);
+        else {
+          s.deleteLink.run(repoId, digest); // its queue entry goes with it
+          s.enqueueBlob.run(digest);
+          removed += 1;
+        }
+      }
     }
     return removed;
   });
 
   const deleteOrphanBlobs = db.transaction((before: number, limit: number): BlobRecord[] => {
-    const rows = s.orphanBlobs.all(before, limit);
-    for (const row of rows) s.deleteBlob.run(row.digest);
-    return rows.map(toBlob);
+    const deleted: BlobRecord[] = [];
+    while (deleted.length < limit) {
+      const due = s.dueBlobs.all(before, limit - deleted.length);
+      if (due.length === 0) break;
+      for (const { digest } of due) {
+        const blob = s.reviewBlob.get(digest);
+        if (!blob) s.dropBlobEntry.run(digest);
+        else if (blob.created_at >= before) s.deferBlobEntry.run(blob.created_at, digest);
+        else if (blob.linked) s.dropBlobEntry.run(digest);
+        else {
+          s.deleteBlob.run(digest); // its queue entry goes with it
+          deleted.push(toBlob(blob));
+        }
+      }
+    }
+    return deleted;
   });
 
   return {
     linkBlob: linkBlob.immediate,
+    unlinkBlob: unlinkBlob.immediate,
     putManifest: putManifest.immediate,
+    deleteManifest: deleteManifest.immediate,
+    deleteTag: deleteTag.immediate,
     createUpload: createUpload.immediate,
     deleteUntaggedManifests: deleteUntaggedManifests.immediate,
     deleteUnreferencedLinks: deleteUnreferencedLinks.immediate,
@@ -417,17 +503,22 @@ function prepareStatements(db: Database.Database) {
          JOIN manifests m ON m.id = t.manifest_id
         WHERE r.name = ? AND t.name = ?`,
     ),
-    deleteManifest: db.prepare<[string, string]>(
-      `DELETE FROM manifests
-        WHERE repo_id = (SELECT id FROM repositories WHERE name = ?) AND digest = ?`,
+    findManifest: db.prepare<[string, string], { id: number; repo_id: number; digest: string }>(
+      `SELECT m.id, m.repo_id, m.digest
+         FROM repositories r JOIN manifests m ON m.repo_id = r.id
+        WHERE r.name = ? AND m.digest = ?`,
     ),
     deleteManifestById: db.prepare<[number]>('DELETE FROM manifests WHERE id = ?'),
     upsertTag: db.prepare<[number, string, number, number]>(
       `INSERT INTO tags (repo_id, name, manifest_id, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (repo_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at`,
     ),
-    deleteTag: db.prepare<[string, string]>(
-      'DELETE FROM tags WHERE repo_id = (SELECT id FROM repositories WHERE name = ?) AND name = ?',
+    tagTarget: db.prepare<[number, string], { manifest_id: number }>(
+      'SELECT manifest_id FROM tags WHERE repo_id = ? AND name = ?',
+    ),
+    deleteTag: db.prepare<[string, string], { manifest_id: number }>(
+      `DELETE FROM tags WHERE repo_id = (SELECT id FROM repositories WHERE name = ?) AND name = ?
+       RETURNING manifest_id`,
     ),
     listTags: {
       all: db.prepare<[string], { name: string }>(
@@ -479,35 +570,101 @@ function prepareStatements(db: Database.Database) {
         LIMIT ?`,
     ),
 
+    // --- GC review queues: what enqueues what -------------------------------------------------
+    // manifests: created untagged (putManifest), lost a tag (deleteTag, a tag moved away), or lost an
+    //   index listing it or its subject (deleteManifest, or GC deleting the index or subject);
+    // links: linked or re-linked (linkBlob), or a manifest referencing them was deleted;
+    // blobs: a link to them was removed (unlinkBlob, or GC removing the link).
+    // A manifest's review_after is its created_at, which never changes: DO NOTHING is enough.
+    enqueueManifest: db.prepare<[number]>(
+      `INSERT INTO gc_manifest_review_queue (manifest_id, review_after)
+       SELECT id, created_at FROM manifests WHERE id = ?
+       ON CONFLICT (manifest_id) DO NOTHING`,
+    ),
+    enqueueChildren: db.prepare<[number]>(
+      `INSERT INTO gc_manifest_review_queue (manifest_id, review_after)
+       SELECT m.id, m.created_at
+         FROM manifest_children c JOIN manifests m ON m.repo_id = c.repo_id AND m.digest = c.child_digest
+        WHERE c.manifest_id = ?
+       ON CONFLICT (manifest_id) DO NOTHING`,
+    ),
+    enqueueReferrers: db.prepare<[number, string]>(
+      `INSERT INTO gc_manifest_review_queue (manifest_id, review_after)
+       SELECT id, created_at FROM manifests WHERE repo_id = ? AND subject = ?
+       ON CONFLICT (manifest_id) DO NOTHING`,
+    ),
+    enqueueLink: db.prepare<[number, string, number]>(
+      `INSERT INTO gc_link_review_queue (repo_id, digest, review_after) VALUES (?, ?, ?)
+       ON CONFLICT (repo_id, digest) DO UPDATE SET review_after = excluded.review_after`,
+    ),
+    enqueueLinksOf: db.prepare<[number]>(
+      `INSERT INTO gc_link_review_queue (repo_id, digest, review_after)
+       SELECT rb.repo_id, rb.digest, rb.linked_at
+         FROM manifest_blobs mb JOIN repository_blobs rb ON rb.repo_id = mb.repo_id AND rb.digest = mb.digest
+        WHERE mb.manifest_id = ?
+       ON CONFLICT (repo_id, digest) DO UPDATE SET review_after = excluded.review_after`,
+    ),
+    // A blob's review_after is its created_at, which never changes while the record exists.
+    enqueueBlob: db.prepare<[string]>(
+      `INSERT INTO gc_blob_review_queue (digest, review_after)
+       SELECT digest, created_at FROM blobs WHERE digest = ?
+       ON CONFLICT (digest) DO NOTHING`,
+    ),
+
+    dueManifests: db.prepare<[number, number], { manifest_id: number }>(
+      `SELECT manifest_id FROM gc_manifest_review_queue
+        WHERE review_after < ? ORDER BY review_after, manifest_id LIMIT ?`,
+    ),
     // A manifest stays while a tag points at it, an index of its repository lists it, or its subject is
     // a manifest of its repository.
-    untaggedManifests: db.prepare<[number, number], { id: number; repo: string; digest: string }>(
-      `SELECT m.id, r.name AS repo, m.digest
+    reviewManifest: db.prepare<
+      [number],
+      { id: number; repo_id: number; repo: string; digest: string; created_at: number; kept: number }
+    >(
+      `SELECT m.id, m.repo_id, r.name AS repo, m.digest, m.created_at,
+              (EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
+               OR EXISTS (SELECT 1 FROM manifest_children c WHERE c.repo_id = m.repo_id AND c.child_digest = m.digest)
+               OR (m.subject IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM manifests s WHERE s.repo_id = m.repo_id AND s.digest = m.subject))) AS kept
          FROM manifests m JOIN repositories r ON r.id = m.repo_id
-        WHERE m.created_at < ?
-          AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id)
-          AND NOT EXISTS (SELECT 1 FROM manifest_children c
-                           WHERE c.repo_id = m.repo_id AND c.child_digest = m.digest)
-          AND (m.subject IS NULL
-               OR NOT EXISTS (SELECT 1 FROM manifests s WHERE s.repo_id = m.repo_id AND s.digest = m.subject))
-        ORDER BY m.created_at, m.id
-        LIMIT ?`,
+        WHERE m.id = ?`,
     ),
-    unreferencedLinks: db.prepare<[number, number], { repo_id: number; digest: string }>(
-      `SELECT rb.repo_id, rb.digest
+    dropManifestEntry: db.prepare<[number]>('DELETE FROM gc_manifest_review_queue WHERE manifest_id = ?'),
+    deferManifestEntry: db.prepare<[number, number]>(
+      'UPDATE gc_manifest_review_queue SET review_after = ? WHERE manifest_id = ?',
+    ),
+
+    dueLinks: db.prepare<[number, number], { repo_id: number; digest: string }>(
+      `SELECT repo_id, digest FROM gc_link_review_queue
+        WHERE review_after < ? ORDER BY review_after, repo_id, digest LIMIT ?`,
+    ),
+    reviewLink: db.prepare<[number, string], { linked_at: number; referenced: number }>(
+      `SELECT rb.linked_at,
+              EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.repo_id = rb.repo_id AND mb.digest = rb.digest) AS referenced
          FROM repository_blobs rb
-        WHERE rb.linked_at < ?
-          AND NOT EXISTS (SELECT 1 FROM manifest_blobs mb WHERE mb.repo_id = rb.repo_id AND mb.digest = rb.digest)
-        ORDER BY rb.linked_at, rb.repo_id, rb.digest
-        LIMIT ?`,
+        WHERE rb.repo_id = ? AND rb.digest = ?`,
     ),
-    orphanBlobs: db.prepare<[number, number], BlobRow>(
-      `SELECT b.digest, b.size, b.created_at
+    dropLinkEntry: db.prepare<[number, string]>('DELETE FROM gc_link_review_queue WHERE repo_id = ? AND digest = ?'),
+    deferLinkEntry: db.prepare<[number, number, string]>(
+      'UPDATE gc_link_review_queue SET review_after = ? WHERE repo_id = ? AND digest = ?',
+    ),
+
+    dueBlobs: db.prepare<[number, number], { digest: string }>(
+      `SELECT digest FROM gc_blob_review_queue
+        WHERE review_after < ? ORDER BY review_after, digest LIMIT ?`,
+    ),
+    reviewBlob: db.prepare<[string], BlobRow & { linked: number }>(
+      `SELECT b.digest, b.size, b.created_at,
+              EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest) AS linked
          FROM blobs b
-        WHERE b.created_at < ?
-          AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)
-        ORDER BY b.created_at, b.digest
-        LIMIT ?`,
+        WHERE b.digest = ?`,
+    ),
+    dropBlobEntry: db.prepare<[string]>('DELETE FROM gc_blob_review_queue WHERE digest = ?'),
+    deferBlobEntry: db.prepare<[number, string]>('UPDATE gc_blob_review_queue SET review_after = ? WHERE digest = ?'),
+    queueDepth: db.prepare<[], { n: number }>(
+      `SELECT (SELECT count(*) FROM gc_manifest_review_queue)
+            + (SELECT count(*) FROM gc_link_review_queue)
+            + (SELECT count(*) FROM gc_blob_review_queue) AS n`,
     ),
     deleteBlob: db.prepare<[string]>('DELETE FROM blobs WHERE digest = ?'),
     storedBytes: db.prepare<[], { total: number }>('SELECT coalesce(sum(size), 0) AS total FROM blobs'),
