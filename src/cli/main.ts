@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { serveCommand } from './commands/serve.js';
 import { gcCommand } from './commands/gc.js';
+import { migrateCommand } from './commands/migrate.js';
 
 /** Builds the `berth` command tree. Output goes through `io`, so tests can capture it. */
 export function buildProgram(io: CliIo = processIo()): Command {
@@ -15,10 +16,12 @@ export function buildProgram(io: CliIo = processIo()): Command {
 Examples:
   $ berth serve                                  # registry on 127.0.0.1:5000, data in ./data
   $ berth serve --listen 0.0.0.0:5000 --data /var/lib/berth
-  $ berth gc --data /var/lib/berth               # collect garbage now`,
+  $ berth gc --data /var/lib/berth               # collect garbage now
+  $ berth migrate --from embedded.yaml --to scaleout.yaml`,
     );
   program.addCommand(serveCommand(io));
   program.addCommand(gcCommand(io));
+  program.addCommand(migrateCommand(io));
   return program;
 }
 

@@ -176,6 +176,36 @@ export function describeMetadataStore<S extends MetadataStore>(
       });
     });
 
+    describe('enumeration (berth migrate)', () => {
+      it('lists the blobs a repository links, by digest, with pages', async () => {
+        const repo = repoName('enum-blobs');
+        const digests = Array.from({ length: 5 }, () => digestOf(nonce())).sort();
+        for (const [i, d] of digests.entries()) await store.linkBlob(repo, d, i + 1, at(0));
+        await store.linkBlob(repoName('enum-other'), digestOf(nonce()), 9, at(0));
+        const all = await store.listRepositoryBlobs(repo);
+        assert.deepEqual(all.map((b) => [b.digest, b.size]), digests.map((d, i) => [d, i + 1]));
+        assert.deepEqual((await store.listRepositoryBlobs(repo, { n: 2 })).map((b) => b.digest), digests.slice(0, 2));
+        assert.deepEqual((await store.listRepositoryBlobs(repo, { n: 2, last: digests[1] })).map((b) => b.digest), digests.slice(2, 4));
+        assert.deepEqual(await store.listRepositoryBlobs(repo, { n: 0 }), []);
+        assert.deepEqual(await store.listRepositoryBlobs(repoName('enum-none')), []);
+      });
+
+      it('lists every manifest of a repository with its content, tagged or not, by digest', async () => {
+        const repo = repoName('enum-manifests');
+        const imgs = [await pushImage(store, repo, { tags: ['a'] }), await pushImage(store, repo), await pushImage(store, repo)];
+        await pushImage(store, repoName('enum-elsewhere'));
+        const sorted = imgs.map((i) => i.digest).sort();
+        const all = await store.listManifests(repo);
+        assert.deepEqual(all.map((m) => m.digest), sorted);
+        for (const m of all) {
+          const img = imgs.find((i) => i.digest === m.digest)!;
+          assert.deepEqual(Buffer.from(m.content), Buffer.from(img.content));
+          assert.equal(m.repo, repo);
+        }
+        assert.deepEqual((await store.listManifests(repo, { n: 1, last: sorted[0] })).map((m) => m.digest), [sorted[1]]);
+      });
+    });
+
     describe('manifests', () => {
       it('round-trips a manifest', async () => {
         const repo = repoName('manifest');

@@ -35,6 +35,9 @@ export interface MetadataStore {
    */
   linkBlob(repo: string, digest: Digest, size: number, now?: Date): Promise<void>;
 
+  /** The blobs the repository links, by digest, after `last` (exclusive), at most `n` (for `berth migrate`). */
+  listRepositoryBlobs(repo: string, page?: Page): Promise<BlobRecord[]>;
+
   /**
    * Removes the repository's link to the blob. Returns false when there was none. The blob record
    * stays until GC removes it.
@@ -53,6 +56,9 @@ export interface MetadataStore {
   putManifest(m: NewManifest): Promise<void>;
 
   getManifest(repo: string, digest: Digest): Promise<ManifestRecord | undefined>;
+
+  /** Every manifest of the repository with its content, by digest, after `last`, at most `n` (for `berth migrate`). */
+  listManifests(repo: string, page?: Page): Promise<ManifestRecord[]>;
 
   /** The manifest a tag points at, in one lookup. */
   getTaggedManifest(repo: string, tag: string): Promise<ManifestRecord | undefined>;

@@ -343,6 +343,30 @@ export class PostgresStore implements MetadataStore {
     });
   }
 
+  async listManifests(repo: string, page: Page = {}): Promise<ManifestRecord[]> {
+    if (page.n !== undefined && page.n <= 0) return [];
+    const rows = await this.#rows<ManifestRow>(
+      'list-manifests',
+      `SELECT ${MANIFEST_COLUMNS}
+         FROM repositories r JOIN manifests m ON m.repo_id = r.id
+        WHERE r.name = $1 AND m.digest > $2 ORDER BY m.digest LIMIT $3`,
+      [repo, page.last ?? '', page.n ?? null],
+    );
+    return rows.map(toManifest);
+  }
+
+  async listRepositoryBlobs(repo: string, page: Page = {}): Promise<BlobRecord[]> {
+    if (page.n !== undefined && page.n <= 0) return [];
+    const rows = await this.#rows<BlobRow>(
+      'list-repo-blobs',
+      `SELECT b.digest, b.size, b.created_at
+         FROM repositories r JOIN repository_blobs rb ON rb.repo_id = r.id JOIN blobs b ON b.digest = rb.digest
+        WHERE r.name = $1 AND rb.digest > $2 ORDER BY rb.digest LIMIT $3`,
+      [repo, page.last ?? '', page.n ?? null],
+    );
+    return rows.map(toBlob);
+  }
+
   async getManifest(repo: string, digest: Digest): Promise<ManifestRecord | undefined> {
     const [row] = await this.#rows<ManifestRow>(
       'manifest',

@@ -152,6 +152,16 @@ export class SqliteStore implements MetadataStore {
     return row && toManifest(row);
   }
 
+  async listManifests(repo: string, page: Page = {}): Promise<ManifestRecord[]> {
+    if (page.n !== undefined && page.n <= 0) return [];
+    return this.#s.listManifests.all(repo, page.last ?? '', page.n ?? -1).map(toManifest);
+  }
+
+  async listRepositoryBlobs(repo: string, page: Page = {}): Promise<BlobRecord[]> {
+    if (page.n !== undefined && page.n <= 0) return [];
+    return this.#s.listRepositoryBlobs.all(repo, page.last ?? '', page.n ?? -1).map(toBlob);
+  }
+
   async getTaggedManifest(repo: string, tag: string): Promise<ManifestRecord | undefined> {
     const row = this.#s.getTaggedManifest.get(repo, tag);
     return row && toManifest(row);
@@ -489,6 +499,17 @@ function prepareStatements(db: Database.Database) {
     ),
     insertManifestChild: db.prepare<[number, number, string]>(
       'INSERT INTO manifest_children (manifest_id, repo_id, child_digest) VALUES (?, ?, ?)',
+    ),
+    // LIMIT -1 is SQLite for "no limit".
+    listManifests: db.prepare<[string, string, number], ManifestRow>(
+      `SELECT ${MANIFEST_COLUMNS}
+         FROM repositories r JOIN manifests m ON m.repo_id = r.id
+        WHERE r.name = ? AND m.digest > ? ORDER BY m.digest LIMIT ?`,
+    ),
+    listRepositoryBlobs: db.prepare<[string, string, number], BlobRow>(
+      `SELECT b.digest, b.size, b.created_at
+         FROM repositories r JOIN repository_blobs rb ON rb.repo_id = r.id JOIN blobs b ON b.digest = rb.digest
+        WHERE r.name = ? AND rb.digest > ? ORDER BY rb.digest LIMIT ?`,
     ),
     getManifest: db.prepare<[string, string], ManifestRow>(
       `SELECT ${MANIFEST_COLUMNS}
