@@ -107,19 +107,10 @@ export class SqliteStore implements MetadataStore {
   }
 
   async listRepositories(page: Page = {}): Promise<string[]> {
-    const { n, last } = page;
-    if (n !== undefined && n <= 0) return [];
-    const s = this.#s.listRepos;
-    const rows =
-      last === undefined
-        ? n === undefined
-          ? s.all.all()
-          : s.first.all(n)
-        : n === undefined
-          ? s.after.all(last)
-          : s.afterN.all(last, n);
-    return rows.map((r) => r.name);
+    if (page.n !== undefined && page.n <= 0) return [];
+    return this.#s.listRepos.all(page.last ?? '', page.n ?? -1);
   }
+
 
   // --- blobs (MetadataStore) ----------------------------------------------------------------------
 
@@ -176,19 +167,10 @@ export class SqliteStore implements MetadataStore {
   }
 
   async listTags(repo: string, page: Page = {}): Promise<string[]> {
-    const { n, last } = page;
-    if (n !== undefined && n <= 0) return [];
-    const s = this.#s.listTags;
-    const rows =
-      last === undefined
-        ? n === undefined
-          ? s.all.all(repo)
-          : s.first.all(repo, n)
-        : n === undefined
-          ? s.after.all(repo, last)
-          : s.afterN.all(repo, last, n);
-    return rows.map((r) => r.name);
+    if (page.n !== undefined && page.n <= 0) return [];
+    return this.#s.listTags.all(repo, page.last ?? '', page.n ?? -1);
   }
+
 
   async listReferrers(repo: string, subject: Digest, filter: { artifactType?: string } = {}): Promise<ReferrerRecord[]> {
     const rows =
@@ -449,14 +431,9 @@ function prepareStatements(db: Database.Database) {
     insertRepo: db.prepare<[string, number]>(
       'INSERT INTO repositories (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING',
     ),
-    listRepos: {
-      all: db.prepare<[], { name: string }>('SELECT name FROM repositories ORDER BY name'),
-      first: db.prepare<[number], { name: string }>('SELECT name FROM repositories ORDER BY name LIMIT ?'),
-      after: db.prepare<[string], { name: string }>('SELECT name FROM repositories WHERE name > ? ORDER BY name'),
-      afterN: db.prepare<[string, number], { name: string }>(
-        'SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?',
-      ),
-    },
+    // Listings return a single column: pluck() skips building a row object per name, which is most of the
+    // cost of listing thousands of tags. `> ''` and `LIMIT -1` (no limit) keep it one statement.
+    listRepos: db.prepare<[string, number], string>('SELECT name FROM repositories WHERE name > ? ORDER BY name LIMIT ?').pluck(),
 
     getBlob: db.prepare<[string], BlobRow>('SELECT digest, size, created_at FROM blobs WHERE digest = ?'),
     getRepoBlob: db.prepare<[string, string], BlobRow>(
@@ -541,22 +518,12 @@ function prepareStatements(db: Database.Database) {
       `DELETE FROM tags WHERE repo_id = (SELECT id FROM repositories WHERE name = ?) AND name = ?
        RETURNING manifest_id`,
     ),
-    listTags: {
-      all: db.prepare<[string], { name: string }>(
-        'SELECT t.name FROM repositories r JOIN tags t ON t.repo_id = r.id WHERE r.name = ? ORDER BY t.name',
-      ),
-      first: db.prepare<[string, number], { name: string }>(
-        'SELECT t.name FROM repositories r JOIN tags t ON t.repo_id = r.id WHERE r.name = ? ORDER BY t.name LIMIT ?',
-      ),
-      after: db.prepare<[string, string], { name: string }>(
-        `SELECT t.name FROM repositories r JOIN tags t ON t.repo_id = r.id
-          WHERE r.name = ? AND t.name > ? ORDER BY t.name`,
-      ),
-      afterN: db.prepare<[string, string, number], { name: string }>(
+    listTags: db
+      .prepare<[string, string, number], string>(
         `SELECT t.name FROM repositories r JOIN tags t ON t.repo_id = r.id
           WHERE r.name = ? AND t.name > ? ORDER BY t.name LIMIT ?`,
-      ),
-    },
+      )
+      .pluck(),
     listReferrers: db.prepare<[string, string], ReferrerRow>(
       `SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations
          FROM repositories r JOIN manifests m ON m.repo_id = r.id
