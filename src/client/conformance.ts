@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it as test } from 'node:test';
 import { digestHex } from '../content/digest.js';
 import { copyImage, type CopyOptions, type CopyResult } from './copy.js';
 import { isClientError } from './errors.js';
@@ -123,10 +123,13 @@ export interface TransportCase {
   preservesDigests: boolean;
   /** Several images in one store under different names (oci:). */
   multipleNames: boolean;
+  /** Tests by name that do not apply to this transport, and why (hono's `skip: [{ reason, tests }]`). */
+  skip?: { reason: string; tests: string[] };
 }
 
 /** The shared suite: run once per transport. */
 export function describeTransport(name: string, c: TransportCase): void {
+  const it = (title: string, fn: () => Promise<void>) => test(title, { skip: c.skip?.tests.includes(title) ? c.skip.reason : false }, fn);
   describe(`transport ${name} (shared suite)`, () => {
     let root: string;
     let src: SourceLayout;

@@ -162,7 +162,8 @@ async function copyManifest(ctx: Ctx, raw: RawManifest, parsed: ParsedManifest, 
 async function copyBlob(ctx: Ctx, desc: Descriptor, signal: AbortSignal): Promise<void> {
   const { src, dst, opts } = ctx;
   const progress = opts.onProgress;
-  if (await dst.hasBlob(desc, { signal })) {
+  // Already there, or mounted from the source repository on the same registry: no bytes move.
+  if ((await dst.hasBlob(desc, { signal })) || (await dst.tryMount?.(desc, src.reference, { signal }))) {
     ctx.result.blobs.skipped++;
     progress?.({ kind: 'blob-skipped', digest: desc.digest, bytes: desc.size, total: desc.size });
     return;

@@ -28,6 +28,18 @@ export const CLIENT_ERROR_CODES = [
   'DIGEST_CHANGE_REFUSED',
   /** No image in an index matches the wanted platform. */
   'PLATFORM_UNKNOWN',
+  /** A registry refused the credentials, or asked for some and none were configured (OCI `UNAUTHORIZED`). Not retried. */
+  'UNAUTHORIZED',
+  /** A registry (OCI `DENIED`) or a registries.conf `blocked` entry refused access to the repository. */
+  'DENIED',
+  /** A registry reported an error no other code names; the registry's own code is kept in `registryCode`. */
+  'REGISTRY_ERROR',
+  /** A registry could not be reached (refused, reset, TLS, DNS), after retries where retrying made sense. */
+  'NETWORK_ERROR',
+  /** registries.conf, auth.json or policy.json that cannot be parsed, or a credential helper that failed. */
+  'CONFIG_INVALID',
+  /** policy.json refuses the image (`reject`), or names a requirement this build cannot check. */
+  'POLICY_REJECTED',
 ] as const;
 
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];

@@ -63,6 +63,11 @@ export interface ImageDestination {
    * digests) resolves to the manifest as it will be read back, so copy can refuse a digest change before commit().
    */
   putManifest(m: RawManifest, opts: { top: boolean; signal?: AbortSignal }): Promise<RawManifest | void>;
+  /**
+   * Links a blob that `from` holds without moving its bytes (a cross-repository mount on one registry).
+   * Optional; returns false when it cannot (another registry, another transport, the blob is not there).
+   */
+  tryMount?(desc: Descriptor, from: ImageReference, opts?: SourceOptions): Promise<boolean>;
   /** Makes everything visible (writes index.json, finishes an archive). Before commit() a failed copy leaves the destination as it was. */
   commit(): Promise<void>;
   /** Releases resources; without a prior commit() it also removes everything this destination wrote. Safe to call more than once. */

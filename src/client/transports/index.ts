@@ -1,7 +1,8 @@
 /**
  * The one table of transports and the one reference parser (containers/image alltransports): split at the
- * first ':', look the prefix up, hand the rest to that transport. The local transports register themselves
- * here; `docker` is registered by its own module (`transports/registry/`) with `registerTransport`.
+ * first ':', look the prefix up, hand the rest to that transport. Every built-in transport registers here;
+ * `docker` is the machine-configured `registryTransport` (a CLI side with its own flags replaces it, or calls
+ * `createRegistryTransport(options)` directly).
  */
 import { ClientError } from '../errors.js';
 import type { ImageReference, Transport, TransportName } from '../transport.js';
@@ -9,6 +10,7 @@ import { dirTransport } from './dir/transport.js';
 import { dockerArchiveTransport } from './docker-archive/transport.js';
 import { ociArchiveTransport } from './oci-archive/transport.js';
 import { ociTransport } from './oci/transport.js';
+import { registryTransport } from './registry/transport.js';
 
 const KNOWN: readonly TransportName[] = ['docker', 'oci', 'oci-archive', 'dir', 'docker-archive'];
 const transports = new Map<string, Transport>();
@@ -44,4 +46,4 @@ export function parseImageReference(s: string): ImageReference {
   return getTransport(s.slice(0, colon)).parseReference(s.slice(colon + 1));
 }
 
-for (const t of [ociTransport, dirTransport, ociArchiveTransport, dockerArchiveTransport]) registerTransport(t);
+for (const t of [ociTransport, dirTransport, ociArchiveTransport, dockerArchiveTransport, registryTransport]) registerTransport(t);

@@ -1,0 +1,115 @@
+/**
+ * `docker://`: the registry transport (containers/image `docker/`). `registryTransport` reads the machine's
+ * configuration (registries.conf, auth.json, certs.d) the way skopeo does; `createRegistryTransport(options)`
+ * makes one with skopeo's flags (`--tls-verify`, `--cert-dir`, `--creds`, `--authfile`, ...) for a CLI side.
+ *
+ * @example
+ * const t = createRegistryTransport({ tlsVerify: false, authFile: '/tmp/auth.json' });
+ * const src = await t.newSource(t.parseReference('//localhost:5000/team/app:v1'));
+ */
+import { ClientError } from '../../errors.js';
+import type { ImageReference, SourceOptions, Transport } from '../../transport.js';
+import { RegistryDestination } from './destination.js';
+import { discard } from './http.js';
+import { DockerReference, parseDockerName, parseDockerReference } from './reference.js';
+import { RegistrySession, type RegistryOptions } from './session.js';
+import { MANIFEST_ACCEPT, RegistrySource, fetchManifest } from './source.js';
+
+export interface RegistryTransport extends Transport {
+  readonly name: 'docker';
+  parseReference(rest: string): DockerReference;
+  newSource(ref: ImageReference, opts?: SourceOptions): Promise<RegistrySource>;
+  newDestination(ref: ImageReference, opts?: SourceOptions): Promise<RegistryDestination>;
+  /** skopeo delete: resolves a tag to its digest and deletes the manifest by digest (every tag on it goes). */
+  deleteImage(ref: DockerReference, opts?: SourceOptions): Promise<void>;
+  /** skopeo list-tags: every tag of the repository, following `Link` pagination. */
+  listTags(ref: DockerReference, opts?: SourceOptions & { pageSize?: number }): Promise<string[]>;
+  /** Frees the transport's connections. */
+  close(): void;
+  readonly session: RegistrySession;
+}
+
+function asDockerRef(ref: ImageReference): DockerReference {
+  if (!(ref instanceof DockerReference)) throw new ClientError('REFERENCE_INVALID', `${String(ref)} is not a docker:// reference`);
+  return ref;
+}
+
+/** The `Link: <url>; rel="next"` target, if any (RFC 8288). */
+export function nextLink(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(',')) {
+    const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+    if (m && /(?:^|;)\s*rel\s*=\s*"?next"?\s*(?:;|$)/i.test(m[2]!)) return m[1];
+  }
+  return undefined;
+}
+
+export function createRegistryTransport(options: RegistryOptions = {}): RegistryTransport {
+  const session = new RegistrySession(options);
+  return {
+    name: 'docker',
+    session,
+    parseReference: (rest) => parseDockerReference(rest, rest.startsWith('//') && isQualified(rest.slice(2)) ? undefined : session.defaultRegistry()),
+    async newSource(ref) {
+      const r = asDockerRef(ref);
+      return new RegistrySource(r, await session.endpoints(r, 'pull'));
+    },
+    async newDestination(ref) {
+      const r = asDockerRef(ref);
+      const [e] = await session.endpoints(r, 'push');
+      return new RegistryDestination(r, e!.client, e!.repository);
+    },
+    async deleteImage(ref, opts = {}) {
+      const r = asDockerRef(ref);
+      const [e] = await session.endpoints(r, 'push');
+      const { client, repository } = e!;
+      let digest = r.digest;
+      if (!digest) digest = (await fetchManifest(e!, r.tag ?? 'latest', opts.signal)).digest;
+      const res = await client.expect(
+        { method: 'DELETE', path: `/v2/${repository}/manifests/${digest}`, scopes: [`repository:${repository}:delete`], headers: { accept: MANIFEST_ACCEPT }, signal: opts.signal },
+        [200, 202],
+        `DELETE manifest ${digest} of ${client.registry}/${repository}`,
+        'MANIFEST_UNKNOWN',
+      );
+      await discard(res.body);
+    },
+    async listTags(ref, opts = {}) {
+      const r = asDockerRef(ref);
+      const [e] = await session.endpoints(r, 'push');
+      const { client, repository } = e!;
+      const tags: string[] = [];
+      let path: string | undefined = `/v2/${repository}/tags/list${opts.pageSize ? `?n=${opts.pageSize}` : ''}`;
+      for (let pages = 0; path !== undefined; pages++) {
+        if (pages > 10_000) throw new ClientError('REGISTRY_ERROR', `${client.registry}/${repository}: tag list pagination does not end`);
+        const res = await client.expect({ method: 'GET', path, scopes: [`repository:${repository}:pull`], headers: { accept: 'application/json' }, signal: opts.signal }, [200], `list tags of ${client.registry}/${repository}`, 'MANIFEST_UNKNOWN');
+        const chunks: Buffer[] = [];
+        for await (const c of res.body as AsyncIterable<Buffer>) chunks.push(c);
+        let json: { tags?: unknown };
+        try {
+          json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { tags?: unknown };
+        } catch (cause) {
+          throw new ClientError('REGISTRY_ERROR', `${client.registry}/${repository}: the tag list is not JSON`, undefined, { cause });
+        }
+        if (Array.isArray(json.tags)) tags.push(...json.tags.filter((t): t is string => typeof t === 'string'));
+        const link = res.headers.link;
+        path = nextLink(Array.isArray(link) ? link.join(', ') : link);
+      }
+      return tags;
+    },
+    close: () => session.close(),
+  };
+}
+
+/** `docker.io/x`, `localhost:5000/x`: the first component names a host. */
+function isQualified(name: string): boolean {
+  const slash = name.indexOf('/');
+  if (slash === -1) return false;
+  const first = name.slice(0, slash);
+  return first.includes('.') || first.includes(':') || first === 'localhost';
+}
+
+/** The transport registered for `docker://`: the machine's registries.conf, auth.json and certs.d. */
+export const registryTransport: RegistryTransport = createRegistryTransport();
+
+/** Parses `NAME[:TAG|@DIGEST]` (no `docker://`) with Docker's normalisation, for CLI arguments such as `login HOST`. */
+export { parseDockerName };
