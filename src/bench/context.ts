@@ -31,6 +31,11 @@ export class Results {
   readonly metrics: Metric[] = [];
   /** Free-form remarks printed under the table (what each registry needed, fallbacks taken...). */
   readonly remarks: string[] = [];
+  /**
+   * Whole Markdown sections from the standalone phases (`scaleout`, `gc`), which do not compare Berth
+   * with the reference and so have tables of their own. Printed after the comparison.
+   */
+  readonly sections: string[] = [];
 
   metric(phase: string, label: string, unit: string, better: Better): Metric {
     let m = this.metrics.find((x) => x.phase === phase && x.label === label);
@@ -114,4 +119,30 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
   await fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/**
+ * What a standalone phase gets. These phases start their own processes (several Berth nodes, nginx, an
+ * S3 server) or open the registry in-process, instead of measuring the two registries `main.ts` started.
+ */
+export interface StandaloneContext {
+  readonly opts: BenchOptions;
+  /** Checkout whose build is measured (bin/berth.js, dist/). */
+  readonly repoRoot: string;
+  readonly results: Results;
+  log(msg: string): void;
+  /**
+   * Registers cleanup to run if the bench is interrupted (SIGINT/SIGTERM) while the phase runs, so the
+   * processes it started do not outlive it. Returns the function that unregisters it.
+   */
+  onInterrupt(fn: () => Promise<void>): () => void;
+}
+
+/** A phase outside the Berth-vs-reference comparison; it writes its own report section. */
+export interface StandalonePhase {
+  readonly name: string;
+  readonly description: string;
+  /** What it needs beyond Berth's build, for `--help` and for the "not measured" note. */
+  readonly needs: string;
+  run(ctx: StandaloneContext): Promise<void>;
 }

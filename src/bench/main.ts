@@ -5,6 +5,10 @@
  *
  *   npm run bench -- [--quick] [--only push,pull,small,manifest,tags,catalog,bigrss]
  *                    [--registries both|berth|reference] [--reps 3] [--out FILE]
+ *
+ * Standalone phases (`scaleout`, `gc`) measure Berth on its own: several nodes on PostgreSQL + S3
+ * behind nginx, and GC cost. They need PostgreSQL (and nginx), so they run only when named in `--only`
+ * or with `--scaleout`.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -13,14 +17,16 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HttpClient } from './client.js';
-import { Results, type Context, type Phase, type Target } from './context.js';
+import { Results, type Context, type Phase, type StandaloneContext, type StandalonePhase, type Target } from './context.js';
 import { MiB } from './data.js';
 import { findWrk } from './loadgen.js';
 import { bigBlobRss } from './phases/big-blob-rss.js';
 import { blobPull } from './phases/blob-pull.js';
 import { blobPush } from './phases/blob-push.js';
 import { catalog } from './phases/catalog.js';
+import { gcCost } from './phases/gc.js';
 import { manifestLoad } from './phases/manifest.js';
+import { scaleOut } from './phases/scaleout.js';
 import { smallBlobs } from './phases/small-blobs.js';
 import { tagList } from './phases/tags.js';
 import { renderReport } from './report.js';
@@ -28,17 +34,24 @@ import { LABEL, startBerth, startReference, type RegistryKind, type RunningRegis
 
 /** In run order. `bigrss` is last so the whole-run RSS figure is not dominated by it. */
 const PHASES: Phase[] = [blobPush, blobPull, smallBlobs, manifestLoad, tagList, catalog, bigBlobRss];
+/** Berth alone, outside the default run (they need PostgreSQL and nginx): by name or with --scaleout. */
+const STANDALONE: StandalonePhase[] = [scaleOut, gcCost];
+const ALL_NAMES = [...PHASES, ...STANDALONE].map((p) => p.name);
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                 smoke run: 8/24 MiB blobs, 200 small blobs, 500 tags, 200 repos, 3 s load, 64 MiB big blob
-  --only a,b              phases to run (default all): ${PHASES.map((p) => p.name).join(',')}
+  --only a,b              phases to run (default: ${PHASES.map((p) => p.name).join(',')}); also ${STANDALONE.map((p) => p.name).join(',')}
+  --scaleout              also run ${STANDALONE.map((p) => p.name).join(' and ')} (PostgreSQL: BERTH_BENCH_POSTGRES_URL,
+                          default postgres://postgres@127.0.0.1:5432/test; scaleout also needs nginx)
   --registries R          both (default) | berth | reference
   --reps N                repetitions per timed measurement, median reported (default 3)
   --out FILE              also write the Markdown report to FILE
   --reference-bin PATH    distribution binary (default /usr/bin/docker-registry)
   --berth-root DIR        Berth checkout to run (bin/berth.js, dist/cli/main.js); default this one
 phases:
-${PHASES.map((p) => `  ${p.name.padEnd(9)} ${p.description}`).join('\n')}`;
+${PHASES.map((p) => `  ${p.name.padEnd(9)} ${p.description}`).join('\n')}
+standalone phases (Berth only; not in the default run):
+${STANDALONE.map((p) => `  ${p.name.padEnd(9)} ${p.description}\n            needs: ${p.needs}`).join('\n')}`;
 
 const log = (msg: string): void => {
   process.stderr.write(`${msg}\n`);
@@ -56,6 +69,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
+      scaleout: { type: 'boolean', default: false },
       only: { type: 'string' },
       registries: { type: 'string', default: 'both' },
       reps: { type: 'string', default: '3' },
@@ -71,10 +85,14 @@ async function main(): Promise<number> {
   }
   const reps = Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, not ${values.reps}`);
-  const wanted = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : PHASES.map((p) => p.name);
-  const unknown = wanted.filter((n) => !PHASES.some((p) => p.name === n));
-  if (unknown.length) throw new Error(`unknown phase(s) ${unknown.join(', ')}; known: ${PHASES.map((p) => p.name).join(', ')}`);
+  const wanted = values.only
+    ? values.only.split(',').map((s) => s.trim()).filter(Boolean)
+    : [...PHASES.map((p) => p.name), ...(values.scaleout ? STANDALONE.map((p) => p.name) : [])];
+  if (values.only && values.scaleout) wanted.push(...STANDALONE.map((p) => p.name));
+  const unknown = wanted.filter((n) => !ALL_NAMES.includes(n));
+  if (unknown.length) throw new Error(`unknown phase(s) ${unknown.join(', ')}; known: ${ALL_NAMES.join(', ')}`);
   const phases = PHASES.filter((p) => wanted.includes(p.name));
+  const standalone = STANDALONE.filter((p) => wanted.includes(p.name));
   const sel = values.registries;
   if (sel !== 'both' && sel !== 'berth' && sel !== 'reference') throw new Error(`--registries must be both, berth or reference`);
   const kinds: RegistryKind[] = sel === 'both' ? ['berth', 'reference'] : [sel];
@@ -90,15 +108,19 @@ async function main(): Promise<number> {
   const stopAll = async (): Promise<void> => {
     await Promise.all(regs.splice(0).map((r) => r.stop().catch(() => undefined)));
   };
+  const interruptCleanups = new Set<() => Promise<void>>();
   const onSignal = (): void => {
     log('interrupted; stopping registries');
-    void stopAll().finally(() => process.exit(130));
+    const cleanups = [...interruptCleanups].map((fn) => fn().catch(() => undefined));
+    void Promise.all([stopAll(), ...cleanups]).finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
   try {
-    for (const kind of kinds) {
+    const results = new Results();
+    const comparing = phases.length > 0;
+    for (const kind of comparing ? kinds : []) {
       try {
         const reg = kind === 'berth' ? await startBerth(repoRoot) : await startReference(refBin);
         regs.push(reg);
@@ -109,17 +131,16 @@ async function main(): Promise<number> {
         log(`\n*** ${LABEL[kind]} could not be started — continuing without it ***\n${msg}\n`);
       }
     }
-    if (regs.length === 0) {
+    if (comparing && regs.length === 0 && standalone.length === 0) {
       log('no registry could be started; nothing to measure');
       return 1;
     }
 
     const targets: Target[] = regs.map((reg) => ({ reg, client: new HttpClient(reg.base, 64) }));
-    const results = new Results();
     const ctx: Context = { opts: { quick: values.quick as boolean, reps }, targets, results, failed: new Set(), log };
     const wholeRunPeak = new Map<RegistryKind, number>();
 
-    for (const phase of phases) {
+    for (const phase of regs.length ? phases : []) {
       log(`\n== ${phase.name}: ${phase.description}`);
       const resettable = new Map(targets.map((t) => [t.reg.kind, t.reg.resetPeak()]));
       await phase.run(ctx);
@@ -135,12 +156,29 @@ async function main(): Promise<number> {
       results.add('rss', `peak RSS, whole run${phases.some((p) => p.name === 'bigrss') ? ' (excluding bigrss)' : ''}`, 'MiB', 'lower', kind, peak / MiB);
     }
     for (const t of targets) t.client.close();
+    // The comparison's servers are stopped first, so they take no CPU from the standalone phases.
+    await stopAll();
+
+    const sctx: StandaloneContext = {
+      opts: { quick: values.quick as boolean, reps },
+      repoRoot,
+      results,
+      log,
+      onInterrupt(fn) {
+        interruptCleanups.add(fn);
+        return () => interruptCleanups.delete(fn);
+      },
+    };
+    for (const phase of standalone) {
+      log(`\n== ${phase.name}: ${phase.description}`);
+      await phase.run(sctx);
+    }
 
     const report = renderReport(results, {
       mode: values.quick ? 'quick' : 'full',
       reps,
-      phases: phases.map((p) => p.name),
-      kinds,
+      phases: [...phases, ...standalone].map((p) => p.name),
+      kinds: comparing ? kinds : [],
       missing,
       referenceVersion: referenceVersion(refBin),
       loadTool: findWrk() ? 'GET: wrk -c 64 -t 2; HEAD: raw-socket generator, 64 connections (wrk cannot frame HEAD responses)' : 'raw-socket keep-alive generator, 64 connections (wrk not installed)',

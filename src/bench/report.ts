@@ -42,15 +42,25 @@ function cell(m: Metric, k: RegistryKind): string {
 export function renderReport(results: Results, info: ReportInfo): string {
   const cpu = os.cpus();
   const lines: string[] = [];
-  lines.push(`## Berth vs reference — ${info.mode === 'quick' ? 'QUICK smoke run (shrunk sizes)' : 'full run'}`, '');
+  const comparing = info.kinds.length > 0;
+  lines.push(
+    `## ${comparing ? 'Berth vs reference' : 'Berth'} — ${info.mode === 'quick' ? 'QUICK smoke run (shrunk sizes)' : 'full run'}`,
+    '',
+  );
   lines.push(
     `- Date: ${info.startedAt.toISOString()} (run took ${Math.round(info.durationS)} s)`,
     `- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}; Node ${process.version}; load average ${info.loadAvg[0].toFixed(2)} at start, ${info.loadAvg[1].toFixed(2)} at end`,
-    `- Reference: ${info.referenceVersion}; load generator for manifest GET/HEAD: ${info.loadTool}`,
-    `- Phases: ${info.phases.join(', ')}; each timed figure is the median of ${info.reps} run${info.reps === 1 ? '' : 's'} unless marked "(1 run)"; registries alternate per repetition`,
+    ...(comparing ? [`- Reference: ${info.referenceVersion}; load generator for manifest GET/HEAD: ${info.loadTool}`] : []),
+    `- Phases: ${info.phases.join(', ')}; each timed figure is the median of ${info.reps} run${info.reps === 1 ? '' : 's'} unless marked "(1 run)"${comparing ? '; registries alternate per repetition' : ''}`,
   );
   for (const [k, why] of Object.entries(info.missing)) lines.push(`- **${LABEL[k as RegistryKind]} not measured:** ${why}`);
   lines.push('');
+  if (!comparing || results.metrics.length === 0) {
+    for (const r of results.remarks) lines.push(`- ${r}`);
+    if (results.remarks.length) lines.push('');
+    for (const s of results.sections) lines.push(s);
+    return lines.join('\n');
+  }
   lines.push('| Phase | Measurement | Berth | Reference | Berth / Ref | Better |');
   lines.push('|---|---|---:|---:|---:|:---:|');
   for (const m of results.metrics) {
@@ -73,5 +83,6 @@ export function renderReport(results: Results, info: ReportInfo): string {
     lines.push(`- ${m.phase} / ${m.label} (${m.unit}): ${parts.join('; ')}`);
   }
   lines.push('');
+  for (const s of results.sections) lines.push(s);
   return lines.join('\n');
 }
