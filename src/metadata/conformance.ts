@@ -9,8 +9,8 @@ import type { MetadataStore } from './store.js';
  * The shared test suite every `MetadataStore` must pass, modelled on zot's `RunMetaDBTests`.
  *
  * Each test gets a store from `factory` and closes it afterwards. The factory may hand out a fresh
- * database per test (SQLite, temp file) or one shared database that it empties between tests
- * (PostgreSQL, truncate); tests still use repository names unique to the run so that listings can be
+ * database per test (SQLite, temp file; PostgreSQL, a schema dropped on close) or one shared database
+ * that it empties between tests; tests still use repository names unique to the run so that listings can be
  * checked even when other rows exist. The GC and stale-upload tests assume that no other test's rows are
  * older than their (year 2020) grace periods, which holds for both kinds of factory.
  *

@@ -20,15 +20,18 @@ describe('PostgresLocker', { skip: SKIP_POSTGRES }, () => {
   it('excludes holders of one key across nodes, and lets other keys run', async () => {
     const [a, b] = [node(), node()];
     const events: string[] = [];
+    let a1Holds!: () => void;
+    const a1Held = new Promise<void>((r) => (a1Holds = r));
     const hold = (l: PostgresLocker, key: string, name: string, ms: number) =>
       l.withLock(key, async () => {
         events.push(`${name}+`);
+        if (name === 'a1') a1Holds();
         await sleep(ms);
         events.push(`${name}-`);
         return name;
       });
     const first = hold(a, 'k', 'a1', 80);
-    await sleep(20); // let a1 take the lock
+    await a1Held;
     const results = await Promise.all([first, hold(b, 'k', 'b1', 1), hold(b, 'other', 'b2', 1)]);
     assert.deepEqual(results, ['a1', 'b1', 'b2']);
     assert.ok(events.indexOf('a1-') < events.indexOf('b1+'), `b1 waits for a1: ${events.join(' ')}`);

@@ -62,6 +62,9 @@ const MANIFEST_COLUMNS =
  * Multi-statement operations run in one transaction so that other connections to the same file, too,
  * never see half of them.
  *
+ * GC reviews only what the write paths queued since the last run (migration 2; the statements below list
+ * what enqueues what), so a run costs what changed, not what is stored.
+ *
  * @example
  * const store = SqliteStore.open({ path: '/var/lib/berth/metadata.db' })
  */
