@@ -13,5 +13,9 @@ function walk(dir) {
   });
 }
 const files = walk('dist').filter((f) => !filter || f.includes(filter)).sort();
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// --test-timeout bounds every test (a hang fails with a message instead of stalling CI); --test-force-exit ends a
+// file whose tests are done even if something it started forgot to stop (that is a bug, but not a CI hang).
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', '--test-force-exit', ...files], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

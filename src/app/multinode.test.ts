@@ -166,8 +166,10 @@ gc:
     const location = post.headers.get('location')!;
     await fetch(`${victim.url}${location}`, { method: 'PATCH', body: new Uint8Array(blob.bytes.subarray(0, 4 * 1024 * 1024)), headers: { 'Content-Range': `0-${4 * 1024 * 1024 - 1}` } });
     let offset = 4 * 1024 * 1024;
+    // Once the node is killed the body errors, so nothing keeps feeding a request that is gone.
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
+        if (victim.child.signalCode) return controller.error(new Error('the node was killed'));
         controller.enqueue(new Uint8Array(blob.bytes.subarray(offset, offset + 512 * 1024)));
         offset += 512 * 1024;
         if (offset >= 6 * 1024 * 1024) victim.child.kill('SIGKILL');

@@ -74,8 +74,10 @@ describe('berth serve', () => {
     const location = `${berth.url}${post.headers.get('location')}`;
     await fetch(location, { method: 'PATCH', body: new Uint8Array(blob.bytes.subarray(0, 300_000)), headers: { 'Content-Range': '0-299999' } });
     let offset = 300_000;
+    // Once the server is killed the body errors, so nothing keeps feeding a request that is gone.
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
+        if (berth.child.signalCode) return controller.error(new Error('the server was killed'));
         controller.enqueue(new Uint8Array(blob.bytes.subarray(offset, offset + 100_000)));
         offset += 100_000;
         if (offset >= 600_000) berth.child.kill('SIGKILL');
