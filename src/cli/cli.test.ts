@@ -141,7 +141,7 @@ describe('berth CLI', () => {
   });
 
   it('shows examples in --help of every command', async () => {
-    for (const cmd of ['serve', 'gc', 'migrate', 'inspect', 'copy', 'list-tags', 'delete', 'manifest-digest']) {
+    for (const cmd of ['serve', 'gc', 'migrate', 'inspect', 'copy', 'list-tags', 'delete', 'manifest-digest', 'login', 'logout', 'sync', 'tag', 'catalog', 'image']) {
       const help = await berth(cmd, '--help');
       assert.equal(help.code, 0);
       assert.match(help.stdout, /Examples:\n {2}\$ berth /, cmd);

@@ -5,6 +5,8 @@ import { migrateCommand } from './commands/migrate.js';
 import { inspectCommand } from './commands/inspect.js';
 import { copyCommand } from './commands/copy.js';
 import { deleteCommand, listTagsCommand, manifestDigestCommand } from './commands/registry-ops.js';
+import { moreCommands } from './commands/more.js';
+import { imageCommands } from './commands/image.js';
 import { exitCodeOf } from './run.js';
 
 /** Builds the `berth` command tree. Output goes through `io`, so tests can capture it. */
@@ -38,6 +40,7 @@ Examples:
   program.addCommand(listTagsCommand(io));
   program.addCommand(deleteCommand());
   program.addCommand(manifestDigestCommand(io));
+  for (const c of [...moreCommands(io), ...imageCommands(io)]) program.addCommand(c);
   return program;
 }
 
