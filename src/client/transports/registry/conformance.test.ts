@@ -24,5 +24,5 @@ describeTransport('docker', {
   ref: (root, name) => `docker://${host}/conformance${root.replace(/[^a-z0-9]+/g, '-').replace(/-+$/, '')}/img:${name}`, index: true,
   preservesDigests: true,
   multipleNames: true,
-  skip: { reason: 'a registry is not a path; registry-network.test.ts checks that an unreachable registry is named', tests: ['reading a store that is not there names the path'] },
+  skip: { reason: 'a registry is not a path; registry-retry.test.ts checks that an unreachable registry is named', tests: ['reading a store that is not there names the path'] },
 });
