@@ -3,10 +3,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { BlobDriver } from '../storage/driver.js';
 import { FsDriver } from '../storage/fs/driver.js';
-import { S3Driver } from '../storage/s3/driver.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { SqliteStore } from '../metadata/sqlite/store.js';
-import { PostgresStore } from '../metadata/postgres/store.js';
 import { InProcessLocker, type Locker } from '../metadata/locks.js';
 import { UploadHashes } from '../registry/upload-hashes.js';
 import type { RegistryDeps } from '../registry/deps.js';
@@ -56,6 +54,8 @@ export async function openRegistry(config: Config): Promise<OpenedRegistry> {
 
 async function openDriver(config: Config, data: string): Promise<BlobDriver> {
   if (config.storage.driver === 's3') {
+    // Loaded only when configured: the AWS SDK is most of the CLI's start-up time otherwise.
+    const { S3Driver } = await import('../storage/s3/driver.js');
     const s3 = config.storage.s3;
     return new S3Driver({
       bucket: s3.bucket,
@@ -78,6 +78,7 @@ async function openStore(config: Config, data: string): Promise<{ store: Metadat
     const url = new URL(config.database);
     const schema = url.searchParams.get('schema') ?? undefined;
     url.searchParams.delete('schema');
+    const { PostgresStore } = await import('../metadata/postgres/store.js');
     const store = await PostgresStore.open({ url: url.toString(), schema });
     return { store, locker: store.locker() };
   }

@@ -24,6 +24,7 @@ import { bigBlobRss } from './phases/big-blob-rss.js';
 import { blobPull } from './phases/blob-pull.js';
 import { blobPush } from './phases/blob-push.js';
 import { catalog } from './phases/catalog.js';
+import { copyBench } from './phases/copy.js';
 import { gcCost } from './phases/gc.js';
 import { manifestLoad } from './phases/manifest.js';
 import { scaleOut } from './phases/scaleout.js';
@@ -34,8 +35,11 @@ import { LABEL, startBerth, startReference, type RegistryKind, type RunningRegis
 
 /** In run order. `bigrss` is last so the whole-run RSS figure is not dominated by it. */
 const PHASES: Phase[] = [blobPush, blobPull, smallBlobs, manifestLoad, tagList, catalog, bigBlobRss];
-/** Berth alone, outside the default run (they need PostgreSQL and nginx): by name or with --scaleout. */
-const STANDALONE: StandalonePhase[] = [scaleOut, gcCost];
+/**
+ * Phases that start their own processes: `copy` (berth copy vs skopeo copy) runs by default; `scaleout` and `gc`
+ * need PostgreSQL and nginx, so they run by name or with --scaleout.
+ */
+const STANDALONE: StandalonePhase[] = [copyBench, scaleOut, gcCost];
 const ALL_NAMES = [...PHASES, ...STANDALONE].map((p) => p.name);
 
 const USAGE = `usage: npm run bench -- [options]
@@ -87,7 +91,7 @@ async function main(): Promise<number> {
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, not ${values.reps}`);
   const wanted = values.only
     ? values.only.split(',').map((s) => s.trim()).filter(Boolean)
-    : [...PHASES.map((p) => p.name), ...(values.scaleout ? STANDALONE.map((p) => p.name) : [])];
+    : [...PHASES.map((p) => p.name), copyBench.name, ...(values.scaleout ? STANDALONE.map((p) => p.name) : [])];
   if (values.only && values.scaleout) wanted.push(...STANDALONE.map((p) => p.name));
   const unknown = wanted.filter((n) => !ALL_NAMES.includes(n));
   if (unknown.length) throw new Error(`unknown phase(s) ${unknown.join(', ')}; known: ${ALL_NAMES.join(', ')}`);

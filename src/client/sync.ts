@@ -19,7 +19,7 @@
  */
 import { mkdir, readdir, readFile, rmdir, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { isDigest } from '../content/digest.js';
 import { isTag } from '../content/reference.js';
 import { copyImage, type ProgressEvent } from './copy.js';
@@ -301,7 +301,9 @@ export interface YamlRegistry {
 export function parseSyncYaml(text: string, where = 'sync YAML'): Map<string, YamlRegistry> {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // Required on first use: the YAML parser is a large share of the CLI's start-up otherwise.
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    doc = parse(text);
   } catch (cause) {
     throw new ClientError('CONFIG_INVALID', `${where}: ${(cause as Error).message}`, undefined, { cause });
   }

@@ -1,9 +1,5 @@
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { isEmbedded, loadConfig } from '../../app/config.js';
-import { openRegistry } from '../../app/open.js';
-import { gcOptions, readDataDirHolder } from '../../app/serve.js';
-import { collectGarbage } from '../../registry/gc.js';
 import type { CliIo } from '../main.js';
 
 export function gcCommand(io: CliIo): Command {
@@ -22,6 +18,12 @@ Examples:
 When a server is serving the data directory, it is asked to collect now (SIGUSR2) and reports in its log.`,
     )
     .action(async (opts: { data?: string; config?: string; format: 'text' | 'json' }) => {
+      const [{ isEmbedded, loadConfig }, { openRegistry }, { gcOptions, readDataDirHolder }, { collectGarbage }] = await Promise.all([
+        import('../../app/config.js'),
+        import('../../app/open.js'),
+        import('../../app/serve.js'),
+        import('../../registry/gc.js'),
+      ]);
       const config = await loadConfig({ file: opts.config });
       if (opts.data) config.data = opts.data;
       const holder = isEmbedded(config) ? await readDataDirHolder(join(resolve(config.data), 'berth.pid')) : undefined;

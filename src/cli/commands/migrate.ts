@@ -1,7 +1,4 @@
 import { Command, Option } from 'commander';
-import { loadConfig, redactUrl } from '../../app/config.js';
-import { openRegistry } from '../../app/open.js';
-import { migrateRegistry } from '../../registry/migrate.js';
 import type { CliIo } from '../main.js';
 
 export function migrateCommand(io: CliIo): Command {
@@ -21,6 +18,11 @@ Examples:
 Running it again copies only what changed. Upload sessions in progress are not migrated.`,
     )
     .action(async (opts: { from: string; to: string; quiet?: boolean; format: 'text' | 'json' }) => {
+      const [{ loadConfig, redactUrl }, { openRegistry }, { migrateRegistry }] = await Promise.all([
+        import('../../app/config.js'),
+        import('../../app/open.js'),
+        import('../../registry/migrate.js'),
+      ]);
       const [fromConfig, toConfig] = await Promise.all([loadConfig({ file: opts.from }), loadConfig({ file: opts.to })]);
       const from = await openRegistry(fromConfig);
       try {

@@ -1,6 +1,4 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../app/config.js';
-import { serve } from '../../app/serve.js';
 import type { CliIo } from '../main.js';
 
 export function serveCommand(_io: CliIo): Command {
@@ -20,6 +18,8 @@ Examples:
 Signals: SIGTERM/SIGINT stop gracefully (requests in flight finish); SIGUSR2 collects garbage now.`,
     )
     .action(async (opts: { listen?: string; data?: string; config?: string }) => {
+      // The server stack loads only when serving, so client commands start fast.
+      const [{ loadConfig }, { serve }] = await Promise.all([import('../../app/config.js'), import('../../app/serve.js')]);
       const config = await loadConfig({ file: opts.config });
       if (opts.listen) config.listen = opts.listen;
       if (opts.data) config.data = opts.data;
