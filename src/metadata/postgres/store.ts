@@ -14,6 +14,7 @@ import type {
 } from '../store.js';
 import { PostgresLocker } from './locker.js';
 import { SCHEMA_RE, migrate } from './migrations.js';
+import { toBlob, toManifest, toReferrer, toUpload, type BlobRow, type ManifestRow, type ReferrerRow, type UploadRow } from '../rows.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -29,39 +30,6 @@ export interface PostgresStoreOptions {
 }
 
 type Queryable = pg.Pool | pg.PoolClient;
-
-interface BlobRow {
-  digest: string;
-  size: number;
-  created_at: number;
-}
-
-interface ManifestRow {
-  repo: string;
-  digest: string;
-  media_type: string;
-  size: number;
-  content: Buffer;
-  artifact_type: string | null;
-  subject: string | null;
-  created_at: number;
-}
-
-interface ReferrerRow {
-  digest: string;
-  media_type: string;
-  size: number;
-  artifact_type: string | null;
-  annotations: string | null;
-}
-
-interface UploadRow {
-  id: string;
-  repo: string;
-  size: number;
-  started_at: number;
-  updated_at: number;
-}
 
 interface ManifestRef {
   id: number;
@@ -848,37 +816,3 @@ function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-function toBlob(row: BlobRow): BlobRecord {
-  return { digest: row.digest as Digest, size: row.size, createdAt: new Date(row.created_at) };
-}
-
-function toManifest(row: ManifestRow): ManifestRecord {
-  const m: ManifestRecord = {
-    repo: row.repo,
-    digest: row.digest as Digest,
-    mediaType: row.media_type,
-    size: row.size,
-    content: row.content,
-    createdAt: new Date(row.created_at),
-  };
-  if (row.artifact_type !== null) m.artifactType = row.artifact_type;
-  if (row.subject !== null) m.subject = row.subject as Digest;
-  return m;
-}
-
-function toReferrer(row: ReferrerRow): ReferrerRecord {
-  const r: ReferrerRecord = { digest: row.digest as Digest, mediaType: row.media_type, size: row.size };
-  if (row.artifact_type !== null) r.artifactType = row.artifact_type;
-  if (row.annotations !== null) r.annotations = JSON.parse(row.annotations) as Record<string, string>;
-  return r;
-}
-
-function toUpload(row: UploadRow): UploadRecord {
-  return {
-    id: row.id,
-    repo: row.repo,
-    size: row.size,
-    startedAt: new Date(row.started_at),
-    updatedAt: new Date(row.updated_at),
-  };
-}

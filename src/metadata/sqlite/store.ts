@@ -12,45 +12,13 @@ import type {
   UploadRecord,
 } from '../store.js';
 import { migrate } from './migrations.js';
+import { toBlob, toManifest, toReferrer, toUpload, type BlobRow, type ManifestRow, type ReferrerRow, type UploadRow } from '../rows.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or `':memory:'` for a private in-memory database. */
   path: string;
   /** How long a writer waits for another connection's lock, in milliseconds. Default 5000. */
   busyTimeoutMs?: number;
-}
-
-interface BlobRow {
-  digest: string;
-  size: number;
-  created_at: number;
-}
-
-interface ManifestRow {
-  repo: string;
-  digest: string;
-  media_type: string;
-  size: number;
-  content: Buffer;
-  artifact_type: string | null;
-  subject: string | null;
-  created_at: number;
-}
-
-interface ReferrerRow {
-  digest: string;
-  media_type: string;
-  size: number;
-  artifact_type: string | null;
-  annotations: string | null;
-}
-
-interface UploadRow {
-  id: string;
-  repo: string;
-  size: number;
-  started_at: number;
-  updated_at: number;
 }
 
 const MANIFEST_COLUMNS =
@@ -114,7 +82,6 @@ export class SqliteStore implements MetadataStore {
     return this.#s.listRepos.all(page.last ?? '', page.n ?? -1);
   }
 
-
   // --- blobs (MetadataStore) ----------------------------------------------------------------------
 
   async getBlob(digest: Digest): Promise<BlobRecord | undefined> {
@@ -173,7 +140,6 @@ export class SqliteStore implements MetadataStore {
     if (page.n !== undefined && page.n <= 0) return [];
     return this.#s.listTags.all(repo, page.last ?? '', page.n ?? -1);
   }
-
 
   async listReferrers(repo: string, subject: Digest, filter: { artifactType?: string } = {}): Promise<ReferrerRecord[]> {
     const rows =
@@ -666,37 +632,3 @@ function unique<T>(xs: readonly T[]): T[] {
   return [...new Set(xs)];
 }
 
-function toBlob(row: BlobRow): BlobRecord {
-  return { digest: row.digest as Digest, size: row.size, createdAt: new Date(row.created_at) };
-}
-
-function toManifest(row: ManifestRow): ManifestRecord {
-  const m: ManifestRecord = {
-    repo: row.repo,
-    digest: row.digest as Digest,
-    mediaType: row.media_type,
-    size: row.size,
-    content: row.content,
-    createdAt: new Date(row.created_at),
-  };
-  if (row.artifact_type !== null) m.artifactType = row.artifact_type;
-  if (row.subject !== null) m.subject = row.subject as Digest;
-  return m;
-}
-
-function toReferrer(row: ReferrerRow): ReferrerRecord {
-  const r: ReferrerRecord = { digest: row.digest as Digest, mediaType: row.media_type, size: row.size };
-  if (row.artifact_type !== null) r.artifactType = row.artifact_type;
-  if (row.annotations !== null) r.annotations = JSON.parse(row.annotations) as Record<string, string>;
-  return r;
-}
-
-function toUpload(row: UploadRow): UploadRecord {
-  return {
-    id: row.id,
-    repo: row.repo,
-    size: row.size,
-    startedAt: new Date(row.started_at),
-    updatedAt: new Date(row.updated_at),
-  };
-}
