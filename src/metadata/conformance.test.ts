@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { describeMetadataStore } from './conformance.js';
+import { describeAccountStore } from './accounts-conformance.js';
 import { SKIP_POSTGRES, openTestPostgresStore } from './postgres/testing.js';
 import { SqliteStore } from './sqlite/store.js';
 import type { MetadataStore } from './store.js';
@@ -31,4 +32,5 @@ const STORES: StoreUnderTest[] = [
 
 for (const store of STORES) {
   describeMetadataStore(store.name, store.factory, { skip: store.skip, queueDepth: (s) => s.queueDepth() });
+  describeAccountStore(store.name, store.factory, { skip: store.skip });
 }

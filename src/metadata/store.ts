@@ -1,4 +1,5 @@
 import type { Digest } from '../content/digest.js';
+import type { AccountStore } from './accounts.js';
 
 /**
  * The metadata store: repositories, which blobs each repository may serve, manifests, tags, referrers and
@@ -12,6 +13,9 @@ import type { Digest } from '../content/digest.js';
  */
 export interface MetadataStore {
   readonly name: string;
+
+  /** Users, organisations, teams, robots, repository permissions, tokens, signing keys and the audit log. */
+  readonly accounts: AccountStore;
 
   // --- repositories -----------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { accountsSchema } from '../accounts-schema.js';
 
 /**
  * Versioned schema migrations for the PostgreSQL metadata store: the same tables, columns, queues and
@@ -133,6 +134,7 @@ export const MIGRATIONS: readonly Migration[] = [
          WHERE NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest);
     `,
   },
+  { version: 3, name: 'accounts, permissions, tokens and the audit log', sql: accountsSchema('postgres') },
 ];
 
 /** Schema names we accept: plain lower-case identifiers, so they never need quoting anywhere. */

@@ -14,6 +14,9 @@ import type {
 } from '../store.js';
 import { PostgresLocker } from './locker.js';
 import { SCHEMA_RE, migrate } from './migrations.js';
+import type { AccountStore } from '../accounts.js';
+import { SqlAccountStore } from '../accounts-sql.js';
+import type { SqlDb } from '../sql.js';
 import { toBlob, toManifest, toReferrer, toUpload, type BlobRow, type ManifestRow, type ReferrerRow, type UploadRow } from '../rows.js';
 
 export interface PostgresStoreOptions {
@@ -81,11 +84,28 @@ export class PostgresStore implements MetadataStore {
   readonly #schema: string;
   #locker: PostgresLocker | undefined;
   #closed: Promise<void> | undefined;
+  readonly accounts: AccountStore;
 
   private constructor(pool: pg.Pool, opts: PostgresStoreOptions, schema: string) {
     this.#pool = pool;
     this.#opts = opts;
     this.#schema = schema;
+    this.accounts = new SqlAccountStore(this.#sql());
+  }
+
+  /** `SqlDb` over the pool; a batch is one transaction. */
+  #sql(): SqlDb {
+    return {
+      dialect: 'postgres',
+      all: async <R>(sql: string, params: readonly unknown[] = []) => (await this.#pool.query(sql, params as unknown[])).rows as R[],
+      run: async (sql, params = []) => (await this.#pool.query(sql, params as unknown[])).rowCount ?? 0,
+      batch: (statements) =>
+        this.#tx(async (c) => {
+          const counts: number[] = [];
+          for (const [sql, params] of statements) counts.push((await c.query(sql, params as unknown[])).rowCount ?? 0);
+          return counts;
+        }),
+    };
   }
 
   /**

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { accountsSchema } from '../accounts-schema.js';
 
 /**
  * Versioned schema migrations for the SQLite metadata store.
@@ -160,6 +161,7 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX blobs_created_at;
     `,
   },
+  { version: 3, name: 'accounts, permissions, tokens and the audit log', sql: accountsSchema('sqlite') },
 ];
 
 /**

@@ -12,6 +12,9 @@ import type {
   UploadRecord,
 } from '../store.js';
 import { migrate } from './migrations.js';
+import type { AccountStore } from '../accounts.js';
+import { SqlAccountStore } from '../accounts-sql.js';
+import type { SqlDb } from '../sql.js';
 import { toBlob, toManifest, toReferrer, toUpload, type BlobRow, type ManifestRow, type ReferrerRow, type UploadRow } from '../rows.js';
 
 export interface SqliteStoreOptions {
@@ -41,11 +44,13 @@ export class SqliteStore implements MetadataStore {
   readonly #db: Database.Database;
   readonly #s: Statements;
   readonly #tx: ReturnType<typeof prepareTransactions>;
+  readonly accounts: AccountStore;
 
   private constructor(db: Database.Database) {
     this.#db = db;
     this.#s = prepareStatements(db);
     this.#tx = prepareTransactions(db, this.#s);
+    this.accounts = new SqlAccountStore(sqliteSql(db));
   }
 
   /**
@@ -632,3 +637,26 @@ function unique<T>(xs: readonly T[]): T[] {
   return [...new Set(xs)];
 }
 
+
+/** `SqlDb` over better-sqlite3: `$1` placeholders become named `@p1`; statements are prepared once and cached. */
+function sqliteSql(db: Database.Database): SqlDb {
+  const cache = new Map<string, Database.Statement>();
+  const prepare = (sql: string): Database.Statement => {
+    let st = cache.get(sql);
+    if (!st) {
+      st = db.prepare(sql.replace(/\$(\d+)/g, '@p$1'));
+      cache.set(sql, st);
+    }
+    return st;
+  };
+  const batch = db.transaction((statements: ReadonlyArray<readonly [string, readonly unknown[]]>) =>
+    statements.map(([sql, params]) => prepare(sql).run(named(params)).changes),
+  );
+  const named = (params: readonly unknown[]): Record<string, unknown> => Object.fromEntries(params.map((v, i) => [`p${i + 1}`, v]));
+  return {
+    dialect: 'sqlite',
+    all: async <R>(sql: string, params: readonly unknown[] = []) => prepare(sql).all(named(params)) as R[],
+    run: async (sql, params = []) => prepare(sql).run(named(params)).changes,
+    batch: async (statements) => batch.immediate(statements),
+  };
+}

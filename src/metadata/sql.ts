@@ -1,0 +1,30 @@
+import { MetadataError } from './errors.js';
+
+/**
+ * The little SQL that account data needs, over either engine, so that one implementation (`SqlAccountStore`)
+ * serves both stores. Statements use PostgreSQL's `$1` placeholders; the SQLite side rewrites them to named parameters.
+ * Booleans are integers and times are integer milliseconds on both engines.
+ */
+export interface SqlDb {
+  readonly dialect: 'sqlite' | 'postgres';
+  all<R>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Runs a write; returns the number of rows it changed. */
+  run(sql: string, params?: readonly unknown[]): Promise<number>;
+  /** Runs the statements in one transaction: all of them or none. Returns each one's changed-row count. */
+  batch(statements: ReadonlyArray<readonly [string, readonly unknown[]]>): Promise<number[]>;
+}
+
+/**
+ * Maps the engines' constraint errors to the store's codes: a taken key is CONFLICT, a reference to
+ * something missing is NOT_FOUND. Anything else is rethrown as it is.
+ */
+export function mapConstraintError(err: unknown, what: string): never {
+  const code = (err as { code?: unknown }).code;
+  if (code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    throw new MetadataError('CONFLICT', `${what} already exists`, { cause: err });
+  }
+  if (code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+    throw new MetadataError('NOT_FOUND', `${what}: something it refers to does not exist`, { cause: err });
+  }
+  throw err;
+}
