@@ -464,6 +464,24 @@ export function describeMetadataStore<S extends MetadataStore>(
         assert.deepEqual(await store.listTags(repo, { n: 5, last: 'v1.10' }), ['v1.9']);
       });
 
+      it('lists tag records with the manifest each points at and when it was pushed', async () => {
+        const repo = repoName('tag-records');
+        const first = await pushImage(store, repo, { tags: ['v1', 'latest'], now: new Date(1000) });
+        const second = await pushImage(store, repo, { tags: ['latest'], now: new Date(2000) });
+        const records = await store.listTagRecords(repo);
+        assert.deepEqual(
+          records.map((r) => [r.name, r.digest, r.mediaType, r.size]),
+          [
+            ['latest', second.digest, IMAGE_MANIFEST, second.content.length],
+            ['v1', first.digest, IMAGE_MANIFEST, first.content.length],
+          ],
+        );
+        assert.ok(records[0]!.updatedAt.getTime() >= records[1]!.updatedAt.getTime());
+        assert.deepEqual((await store.listTagRecords(repo, { n: 1, last: 'latest' })).map((r) => r.name), ['v1']);
+        assert.deepEqual(await store.listTagRecords(repo, { n: 0 }), []);
+        assert.deepEqual(await store.listTagRecords(repoName('none')), []);
+      });
+
       it('keeps tags apart per repository', async () => {
         const a = repoName('a');
         const b = repoName('b');

@@ -1,5 +1,5 @@
 import type { Digest } from '../content/digest.js';
-import type { BlobRecord, ManifestRecord, ReferrerRecord, UploadRecord } from './store.js';
+import type { BlobRecord, ManifestRecord, ReferrerRecord, TagRecord, UploadRecord } from './store.js';
 
 /**
  * Rows as both SQL stores select them (the migrations give SQLite and PostgreSQL the same columns), and their
@@ -71,4 +71,21 @@ export function toUpload(row: UploadRow): UploadRecord {
     startedAt: new Date(row.started_at),
     updatedAt: new Date(row.updated_at),
   };
+}
+
+export interface TagRow {
+  name: string;
+  digest: string;
+  media_type: string;
+  size: number;
+  updated_at: number;
+}
+
+/** `listTagRecords` on either engine: $1 repository, $2 after (exclusive), $3 limit (-1 on SQLite, NULL on PostgreSQL: all). */
+export const TAG_RECORDS_SQL = `SELECT t.name, m.digest, m.media_type, m.size, t.updated_at
+   FROM repositories r JOIN tags t ON t.repo_id = r.id JOIN manifests m ON m.id = t.manifest_id
+  WHERE r.name = $1 AND t.name > $2 ORDER BY t.name LIMIT $3`;
+
+export function toTag(row: TagRow): TagRecord {
+  return { name: row.name, digest: row.digest as Digest, mediaType: row.media_type, size: Number(row.size), updatedAt: new Date(Number(row.updated_at)) };
 }

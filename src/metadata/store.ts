@@ -79,6 +79,9 @@ export interface MetadataStore {
   /** Tag names in byte order, after `last` (exclusive), at most `n` (all when undefined). */
   listTags(repo: string, page?: Page): Promise<string[]>;
 
+  /** Like `listTags`, with the manifest each tag points at and when the tag was last moved (pushed). */
+  listTagRecords(repo: string, page?: Page): Promise<TagRecord[]>;
+
   /**
    * Manifests of the repository whose `subject` is `subject`, ordered by digest, optionally only those
    * whose `artifactType` equals the filter.
@@ -173,6 +176,14 @@ export interface ManifestRecord {
   artifactType?: string;
   subject?: Digest;
   createdAt: Date;
+}
+
+export interface TagRecord {
+  name: string;
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  updatedAt: Date;
 }
 
 export interface ReferrerRecord {

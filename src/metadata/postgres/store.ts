@@ -10,6 +10,7 @@ import type {
   NewManifest,
   Page,
   ReferrerRecord,
+  TagRecord,
   UploadRecord,
 } from '../store.js';
 import { PostgresLocker } from './locker.js';
@@ -17,7 +18,7 @@ import { SCHEMA_RE, migrate } from './migrations.js';
 import type { AccountStore } from '../accounts.js';
 import { SqlAccountStore } from '../accounts-sql.js';
 import type { SqlDb } from '../sql.js';
-import { toBlob, toManifest, toReferrer, toUpload, type BlobRow, type ManifestRow, type ReferrerRow, type UploadRow } from '../rows.js';
+import { TAG_RECORDS_SQL, toBlob, toManifest, toReferrer, toTag, toUpload, type BlobRow, type ManifestRow, type ReferrerRow, type TagRow, type UploadRow } from '../rows.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:port/database` */
@@ -408,6 +409,12 @@ export class PostgresStore implements MetadataStore {
       await enqueueManifests(c, 'WHERE id = $1', [deleted.manifest_id]);
       return true;
     });
+  }
+
+  async listTagRecords(repo: string, page: Page = {}): Promise<TagRecord[]> {
+    if (page.n !== undefined && page.n <= 0) return [];
+    const rows = await this.#rows<TagRow>('tag-records', TAG_RECORDS_SQL, [repo, page.last ?? '', page.n ?? null]);
+    return rows.map(toTag);
   }
 
   async listTags(repo: string, page: Page = {}): Promise<string[]> {

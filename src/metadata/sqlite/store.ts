@@ -9,13 +9,14 @@ import type {
   NewManifest,
   Page,
   ReferrerRecord,
+  TagRecord,
   UploadRecord,
 } from '../store.js';
 import { migrate } from './migrations.js';
 import type { AccountStore } from '../accounts.js';
 import { SqlAccountStore } from '../accounts-sql.js';
 import type { SqlDb } from '../sql.js';
-import { toBlob, toManifest, toReferrer, toUpload, type BlobRow, type ManifestRow, type ReferrerRow, type UploadRow } from '../rows.js';
+import { TAG_RECORDS_SQL, toBlob, toManifest, toReferrer, toTag, toUpload, type BlobRow, type ManifestRow, type ReferrerRow, type TagRow, type UploadRow } from '../rows.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or `':memory:'` for a private in-memory database. */
@@ -45,12 +46,14 @@ export class SqliteStore implements MetadataStore {
   readonly #s: Statements;
   readonly #tx: ReturnType<typeof prepareTransactions>;
   readonly accounts: AccountStore;
+  private readonly accountsSql: SqlDb;
 
   private constructor(db: Database.Database) {
     this.#db = db;
     this.#s = prepareStatements(db);
     this.#tx = prepareTransactions(db, this.#s);
-    this.accounts = new SqlAccountStore(sqliteSql(db));
+    this.accountsSql = sqliteSql(db);
+    this.accounts = new SqlAccountStore(this.accountsSql);
   }
 
   /**
@@ -144,6 +147,12 @@ export class SqliteStore implements MetadataStore {
   async listTags(repo: string, page: Page = {}): Promise<string[]> {
     if (page.n !== undefined && page.n <= 0) return [];
     return this.#s.listTags.all(repo, page.last ?? '', page.n ?? -1);
+  }
+
+  async listTagRecords(repo: string, page: Page = {}): Promise<TagRecord[]> {
+    if (page.n !== undefined && page.n <= 0) return [];
+    const rows = await this.accountsSql.all<TagRow>(TAG_RECORDS_SQL, [repo, page.last ?? '', page.n ?? -1]);
+    return rows.map(toTag);
   }
 
   async listReferrers(repo: string, subject: Digest, filter: { artifactType?: string } = {}): Promise<ReferrerRecord[]> {
