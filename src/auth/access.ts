@@ -86,12 +86,12 @@ export class AccessControl {
    * Records a repository that a push is about to create: private, in its namespace, created by `p`. A user who
    * could create it only as a `creator` team member is given `admin` on it, as Quay does. Idempotent.
    */
-  async ensureRepositoryForPush(p: Principal, repo: string): Promise<RepositorySettings> {
+  async ensureRepositoryForPush(p: Principal, repo: string): Promise<{ settings: RepositorySettings; created: boolean }> {
     const creator = p.kind === 'anonymous' ? undefined : p.name;
     const { settings, created } = await this.accounts.ensureRepository({ repo, namespace: namespaceOf(repo), visibility: 'private', createdBy: creator });
     if (created && p.kind === 'user' && !p.superuser && namespaceOf(repo) !== p.name && !(await this.isNamespaceAdmin(p, namespaceOf(repo)))) {
       await this.accounts.setPermission({ repo, subjectKind: 'user', subject: p.name, role: 'admin' });
     }
-    return settings;
+    return { settings, created };
   }
 }

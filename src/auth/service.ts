@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AccountStore, NewAuditEvent, TokenKind, TokenRecord } from '../metadata/accounts.js';
-import { AccessControl, ANONYMOUS, REPO_ACTIONS, type Principal, type RepoAction } from './access.js';
+import { AccessControl, ANONYMOUS, REPO_ACTIONS, namespaceOf, type Principal, type RepoAction } from './access.js';
 import { AuthError } from './errors.js';
 import { hashPassword, hashSecret, newSecret, secretMatches, verifyPassword } from './secrets.js';
 import { repositoryOfScopeName, type ResourceScope } from './scope.js';
@@ -42,9 +42,15 @@ const ID_LENGTH = 16;
 export class AuthService {
   readonly access: AccessControl;
   readonly keys: TokenKeys;
+  /** Failed logins per account, and per client address (which gets ten times the free attempts: many users may share one NAT). */
   readonly throttle: LoginThrottle;
+  readonly addressThrottle: LoginThrottle;
   /** Recently verified Basic credentials (hash of user and password → principal), so that not every request pays for scrypt. */
   readonly #basicCache = new Map<string, { principal: Principal; until: number }>();
+  /** Verified registry tokens until they expire, so a request pays one map lookup, not an ECDSA verify. */
+  readonly #tokenCache = new Map<string, { verified: Authenticated; exp: number }>();
+  /** Repositories known to have settings, so pushes don't look them up on every request. */
+  readonly #knownRepos = new Set<string>();
 
   private constructor(
     readonly accounts: AccountStore,
@@ -53,7 +59,9 @@ export class AuthService {
   ) {
     this.access = new AccessControl(accounts);
     this.keys = new TokenKeys(accounts, { issuer: config.issuer, service: config.service, ttlSeconds: Math.max(60, config.tokenTtlSeconds) });
-    this.throttle = new LoginThrottle(config.throttle);
+    const t = config.throttle ?? { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000 };
+    this.throttle = new LoginThrottle(t);
+    this.addressThrottle = new LoginThrottle({ ...t, freeAttempts: t.freeAttempts * 10 });
   }
 
   static async open(accounts: AccountStore, config: AuthConfig, log?: AuthLog): Promise<AuthService> {
@@ -91,16 +99,18 @@ export class AuthService {
     const cacheKey = createHash('sha256').update(username).update('\0').update(secret).digest('base64');
     const cached = this.#basicCache.get(cacheKey);
     if (cached && cached.until > Date.now()) return cached.principal;
-    const keys = [`account:${username}`, ...(ip ? [`ip:${ip}`] : [])];
-    const wait = this.throttle.retryAfter(keys);
+    const account = [username];
+    const address = ip ? [ip] : [];
+    const wait = Math.max(this.throttle.retryAfter(account), this.addressThrottle.retryAfter(address));
     if (wait > 0) throw new AuthError('THROTTLED', 'too many failed logins; try again later', Math.ceil(wait / 1000));
     const principal = await this.#check(username, secret);
     if (!principal) {
-      this.throttle.failure(keys);
+      this.throttle.failure(account);
+      this.addressThrottle.failure(address);
       this.audit({ action: 'login_failure', actor: username, actorKind: username.includes('+') ? 'robot' : 'user', ip });
       throw new AuthError('INVALID_CREDENTIALS', 'invalid username or password');
     }
-    this.throttle.success([`account:${username}`]);
+    this.throttle.success(account);
     if (this.#basicCache.size > 10_000) this.#basicCache.clear();
     this.#basicCache.set(cacheKey, { principal, until: Date.now() + 10_000 });
     return principal;
@@ -163,12 +173,33 @@ export class AuthService {
 
   /** Verifies a registry token and returns who it was issued to and what it grants. */
   async verifyToken(token: string): Promise<Authenticated> {
+    const cached = this.#tokenCache.get(token);
+    if (cached && cached.exp > Date.now()) return cached.verified;
     const claims: RegistryClaims = await this.keys.verify(token);
     const name = claims.sub ?? '';
     let principal: Principal = ANONYMOUS;
     if (name && claims.kind === 'robot') principal = { kind: 'robot', name, namespace: name.slice(0, name.indexOf('+')) };
     else if (name) principal = { kind: 'user', name, superuser: false };
-    return { principal, tokenAccess: claims.access };
+    const verified = { principal, tokenAccess: claims.access };
+    if (this.#tokenCache.size > 10_000) this.#tokenCache.clear();
+    this.#tokenCache.set(token, { verified, exp: (claims.exp ?? 0) * 1000 });
+    return verified;
+  }
+
+  /** Creates the settings of a repository a push is about to create (see `AccessControl.ensureRepositoryForPush`). */
+  async ensureRepositoryForPush(p: Principal, repo: string): Promise<void> {
+    if (this.#knownRepos.has(repo)) return;
+    const { created } = await this.access.ensureRepositoryForPush(p, repo);
+    if (created) {
+      this.audit({ action: 'repo_create', actor: p.kind === 'anonymous' ? undefined : p.name, actorKind: p.kind, namespace: namespaceOf(repo), repo, detail: { visibility: 'private', by: 'push' } });
+    }
+    if (this.#knownRepos.size > 100_000) this.#knownRepos.clear();
+    this.#knownRepos.add(repo);
+  }
+
+  /** Forgets that a repository has settings (after the API deleted them). */
+  forgetRepository(repo: string): void {
+    this.#knownRepos.delete(repo);
   }
 
   /**

@@ -4,6 +4,9 @@ import type { RegistryDeps } from '../registry/deps.js';
 import { parseRepositoryName } from '../content/reference.js';
 import { RegistryError } from '../registry/errors.js';
 import type { Metrics } from './metrics.js';
+import type { AuthService } from '../auth/service.js';
+import type { Principal } from '../auth/access.js';
+import type { AccessEntry } from '../auth/tokens.js';
 
 /** Everything a handler needs for one request. */
 export interface Context {
@@ -19,6 +22,16 @@ export interface Context {
   signal: AbortSignal;
   /** Readiness as the server sees it (false while shutting down). */
   ready: () => boolean;
+  /** Accounts and access control; undefined when the server runs without authentication. */
+  auth?: AuthService;
+  /** Who is asking (anonymous until the middleware finds credentials). */
+  principal: Principal;
+  /** Whether the request carried valid credentials (a registry token issued anonymously counts). */
+  authenticated: boolean;
+  /** The grants of the registry token the request came with; when set, they bound what it may do. */
+  tokenAccess?: AccessEntry[];
+  /** The configured token endpoint URL, when it is not derived from the request. */
+  realm?: string;
 }
 
 export type Handler = (ctx: Context) => Promise<void>;

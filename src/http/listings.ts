@@ -4,6 +4,7 @@ import { listRepositories, listTags, type Listing } from '../registry/tags.js';
 import type { Page } from '../metadata/store.js';
 import { RegistryError } from '../registry/errors.js';
 import { repoName, send, type Context } from './context.js';
+import { visibility } from './authn.js';
 
 // end-8a, end-8b
 export async function getTags(ctx: Context): Promise<void> {
@@ -16,7 +17,7 @@ export async function getTags(ctx: Context): Promise<void> {
 // `/v2/_catalog` (distribution's catalog API, kept by every registry)
 export async function getCatalog(ctx: Context): Promise<void> {
   const page = parsePage(ctx);
-  const listing = await listRepositories(ctx.deps, page);
+  const listing = await listRepositories(ctx.deps, page, await visibility(ctx));
   send(ctx, 200, linkHeader('/v2/_catalog', page, listing), { repositories: listing.items });
 }
 

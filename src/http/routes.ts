@@ -4,6 +4,7 @@ import { deleteUpload, getUploadStatus, patchUpload, postUpload, putUpload } fro
 import { deleteManifestHandler, getOrHeadManifest, putManifestHandler } from './manifests.js';
 import { getCatalog, getReferrers, getTags } from './listings.js';
 import { getBase, getHealthz, getMetrics, getReadyz } from './ops.js';
+import { getToken, postToken } from './token.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -21,6 +22,8 @@ export interface Route {
  */
 export const ROUTES: Route[] = [
   { name: 'base', pattern: /^\/v2\/?$/, methods: { GET: getBase, HEAD: getBase } },
+  // The token endpoint (Quay's path). No repository route can match it: those all end in a fixed suffix.
+  { name: 'token', pattern: /^\/v2\/auth$/, methods: { GET: getToken, POST: postToken } },
   { name: 'catalog', pattern: /^\/v2\/_catalog$/, methods: { GET: getCatalog } },
   { name: 'tags', pattern: /^\/v2\/(?<name>.+)\/tags\/list$/, methods: { GET: getTags } },
   {

@@ -9,6 +9,10 @@ import type { Context } from './context.js';
 import { classify, writeError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { matchRoute, type Method } from './routes.js';
+import { authenticate, authorize } from './authn.js';
+import { ANONYMOUS, principalName } from '../auth/access.js';
+import type { AuthService } from '../auth/service.js';
+import { namespaceOf } from '../auth/access.js';
 
 export interface ServerOptions {
   deps: RegistryDeps;
@@ -17,6 +21,10 @@ export interface ServerOptions {
   /** Log one line per request (default true). */
   logRequests?: boolean;
   tls?: { cert: Buffer | string; key: Buffer | string };
+  /** Accounts and access control. Without it the registry is open to anyone (tests, trusted networks). */
+  auth?: AuthService;
+  /** Absolute URL of the token endpoint for the challenge; derived from each request when unset. */
+  realm?: string;
 }
 
 export interface RunningServer {
@@ -35,7 +43,7 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** The request listener: route, run the handler, map any error once, log and count. */
 export function createRequestListener(opts: ServerOptions & { metrics: Metrics; ready: () => boolean }) {
-  const { deps, log, metrics, ready } = opts;
+  const { deps, log, metrics, ready, auth } = opts;
   const logRequests = opts.logRequests ?? true;
   const counted = new WeakMap<Socket, { read: number; written: number }>();
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -67,6 +75,10 @@ export function createRequestListener(opts: ServerOptions & { metrics: Metrics; 
       query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
       signal: aborter.signal,
       ready,
+      auth,
+      principal: ANONYMOUS,
+      authenticated: false,
+      realm: opts.realm,
     };
 
     const run = async (): Promise<void> => {
@@ -76,6 +88,8 @@ export function createRequestListener(opts: ServerOptions & { metrics: Metrics; 
         res.setHeader('Allow', Object.keys(match.route.methods).join(', '));
         throw new RegistryError('UNSUPPORTED', `${method} is not supported on ${routeName}`);
       }
+      await authenticate(ctx, false);
+      await authorize(ctx, routeName, method as Method);
       await handler(ctx);
     };
 
@@ -96,6 +110,7 @@ export function createRequestListener(opts: ServerOptions & { metrics: Metrics; 
         const bytesIn = socket.bytesRead - seen.read;
         const bytesOut = socket.bytesWritten - seen.written;
         counted.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
+        if (auth && status < 400) audit(auth, ctx, routeName, method);
         metrics.requests.inc({ route: routeName, method, status });
         metrics.duration.observe({ route: routeName, method }, seconds);
         metrics.bytesIn.inc({ route: routeName }, bytesIn);
@@ -105,6 +120,27 @@ export function createRequestListener(opts: ServerOptions & { metrics: Metrics; 
         }
       });
   };
+}
+
+/** Pushes, pulls and deletes go to the audit log (HEAD requests and blob reads are not pulls of an image). */
+const AUDITED: Record<string, Partial<Record<string, string>>> = {
+  manifest: { GET: 'pull', PUT: 'push', DELETE: 'delete' },
+  blob: { DELETE: 'delete' },
+};
+
+function audit(auth: AuthService, ctx: Context, routeName: string, method: string): void {
+  const action = AUDITED[routeName]?.[method];
+  if (!action) return;
+  const repo = ctx.params.name ?? '';
+  auth.audit({
+    action,
+    actor: principalName(ctx.principal),
+    actorKind: ctx.principal.kind,
+    namespace: namespaceOf(repo),
+    repo,
+    ip: ctx.req.socket.remoteAddress,
+    detail: { reference: ctx.params.reference ?? ctx.params.digest },
+  });
 }
 
 /** Starts the registry's HTTP(S) server. `port` 0 picks a free port (tests). */

@@ -5,6 +5,7 @@ import { RegistryError } from '../registry/errors.js';
 import { appendChunk, cancelUpload, completeUpload, getUpload, startUpload } from '../registry/uploads.js';
 import type { UploadRecord } from '../metadata/store.js';
 import { contentLength, repoName, send, type Context } from './context.js';
+import { allows } from './authn.js';
 
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-blobs
 // end-4a (POST), end-4b (POST ?digest=), end-11 (POST ?mount=&from=)
@@ -14,8 +15,9 @@ export async function postUpload(ctx: Context): Promise<void> {
   if (mount !== null) {
     const digest = parseDigest(mount);
     const from = ctx.query.get('from');
-    // A missing or invalid `from` is not an error: the spec says fall back to an upload session.
-    const source = from !== null && isRepositoryName(from) ? from : undefined;
+    // A missing or invalid `from`, or one the caller may not pull from, is not an error: the spec says fall
+    // back to an upload session (and that must not tell an outsider whether `from` holds the blob).
+    const source = from !== null && isRepositoryName(from) && (await allows(ctx, from, 'pull')) ? from : undefined;
     const blob = source ? await mountBlob(ctx.deps, repo, digest, source) : undefined;
     if (blob) {
       ctx.req.resume();

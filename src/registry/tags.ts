@@ -16,9 +16,26 @@ export async function listTags(deps: RegistryDeps, repo: string, page: Page): Pr
   return paginate(page, deps.limits.maxPageSize, (p) => deps.store.listTags(repo, p));
 }
 
-/** Repository names with `n`/`last` pagination (`/v2/_catalog`). */
-export async function listRepositories(deps: RegistryDeps, page: Page): Promise<Listing> {
-  return paginate(page, deps.limits.maxPageSize, (p) => deps.store.listRepositories(p));
+/**
+ * Repository names with `n`/`last` pagination (`/v2/_catalog`). With `visible`, only the repositories it
+ * accepts are listed, and a page is still filled up to `n` of them.
+ */
+export async function listRepositories(deps: RegistryDeps, page: Page, visible?: (repo: string) => Promise<boolean>): Promise<Listing> {
+  if (!visible) return paginate(page, deps.limits.maxPageSize, (p) => deps.store.listRepositories(p));
+  return paginate(page, deps.limits.maxPageSize, async (p) => {
+    const out: string[] = [];
+    const batchSize = 1000;
+    for (let last = p.last; ; ) {
+      const batch = await deps.store.listRepositories({ n: batchSize, last });
+      for (const repo of batch) {
+        if (!(await visible(repo))) continue;
+        out.push(repo);
+        if (p.n !== undefined && out.length >= p.n) return out;
+      }
+      if (batch.length < batchSize) return out;
+      last = batch[batch.length - 1];
+    }
+  });
 }
 
 /**

@@ -82,22 +82,25 @@ export function indexOf(images: ImageFixture[], opts: { format?: 'oci' | 'docker
 
 // --- a minimal HTTP client for tests (the real client library is `client/`) ----------------------
 
-export async function pushBlob(url: string, repo: string, blob: Pick<Blob, 'bytes' | 'digest'>): Promise<void> {
-  const res = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${blob.digest}`, { method: 'POST', body: new Uint8Array(blob.bytes) });
+/** Extra request headers, e.g. `Authorization` against a registry with auth on. */
+export type Headers = Record<string, string>;
+
+export async function pushBlob(url: string, repo: string, blob: Pick<Blob, 'bytes' | 'digest'>, headers: Headers = {}): Promise<void> {
+  const res = await fetch(`${url}/v2/${repo}/blobs/uploads/?digest=${blob.digest}`, { method: 'POST', body: new Uint8Array(blob.bytes), headers });
   if (res.status !== 201) throw new Error(`push blob: ${res.status} ${await res.text()}`);
   await res.body?.cancel();
 }
 
-export async function pushManifest(url: string, repo: string, reference: string, bytes: Buffer, mediaType: string): Promise<Response> {
-  const res = await fetch(`${url}/v2/${repo}/manifests/${reference}`, { method: 'PUT', body: new Uint8Array(bytes), headers: { 'Content-Type': mediaType } });
+export async function pushManifest(url: string, repo: string, reference: string, bytes: Buffer, mediaType: string, headers: Headers = {}): Promise<Response> {
+  const res = await fetch(`${url}/v2/${repo}/manifests/${reference}`, { method: 'PUT', body: new Uint8Array(bytes), headers: { 'Content-Type': mediaType, ...headers } });
   if (res.status !== 201) throw new Error(`push manifest: ${res.status} ${await res.text()}`);
   await res.body?.cancel();
   return res;
 }
 
-export async function pushImage(url: string, repo: string, image: ImageFixture, reference: string = image.digest): Promise<Response> {
-  for (const b of [image.config, ...image.layers]) await pushBlob(url, repo, b);
-  return pushManifest(url, repo, reference, image.manifest, image.mediaType);
+export async function pushImage(url: string, repo: string, image: ImageFixture, reference: string = image.digest, headers: Headers = {}): Promise<Response> {
+  for (const b of [image.config, ...image.layers]) await pushBlob(url, repo, b, headers);
+  return pushManifest(url, repo, reference, image.manifest, image.mediaType, headers);
 }
 
 /** The `errors[0].code` of a response, and its status. */

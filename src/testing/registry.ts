@@ -10,20 +10,35 @@ import { InProcessLocker } from '../metadata/locks.js';
 import { UploadHashes } from '../registry/upload-hashes.js';
 import { DEFAULT_LIMITS, type RegistryDeps, type RegistryLimits } from '../registry/deps.js';
 import { startServer, type RunningServer } from '../http/server.js';
+import { AuthService, type AuthConfig } from '../auth/service.js';
 
 export interface TestRegistry {
   url: string;
   deps: RegistryDeps;
   server: RunningServer;
   dir: string;
+  /** With `auth`: the service, and the superuser `admin`'s password. */
+  auth?: AuthService;
+  adminPassword?: string;
   close(): Promise<void>;
 }
+
+/** The test registry's auth settings: short names, default lifetimes, a throttle tests can trip quickly. */
+export const TEST_AUTH_CONFIG: AuthConfig = {
+  service: 'berth-test',
+  issuer: 'berth-test',
+  tokenTtlSeconds: 300,
+  refreshTokenTtlSeconds: 3600,
+  throttle: { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000 },
+};
 
 /**
  * A real registry on a loopback port 0, on a temporary SQLite file and the memory driver (or the
  * filesystem driver with `driver: 'fs'`). Tests talk to it over real sockets with fetch.
  */
-export async function startTestRegistry(opts: { driver?: 'memory' | 'fs'; limits?: Partial<RegistryLimits> } = {}): Promise<TestRegistry> {
+export async function startTestRegistry(
+  opts: { driver?: 'memory' | 'fs'; limits?: Partial<RegistryLimits>; auth?: boolean | Partial<AuthConfig> } = {},
+): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const driver = opts.driver === 'fs' ? new FsDriver({ root: join(dir, 'storage') }) : new MemoryDriver();
   const store = SqliteStore.open({ path: join(dir, 'metadata.db') });
@@ -35,12 +50,21 @@ export async function startTestRegistry(opts: { driver?: 'memory' | 'fs'; limits
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     schema1Key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
   };
-  const server = await startServer({ deps, log: pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' }), host: '127.0.0.1', port: 0 });
+  const log = pino({ level: process.env.BERTH_TEST_LOG ?? 'silent' });
+  let auth: AuthService | undefined;
+  let adminPassword: string | undefined;
+  if (opts.auth) {
+    auth = await AuthService.open(store.accounts, { ...TEST_AUTH_CONFIG, ...(opts.auth === true ? {} : opts.auth) }, log);
+    adminPassword = (await auth.bootstrapAdmin()).generatedPassword;
+  }
+  const server = await startServer({ deps, log, host: '127.0.0.1', port: 0, auth });
   return {
     url: server.url,
     deps,
     server,
     dir,
+    auth,
+    adminPassword,
     async close() {
       await server.close(1000);
       await store.close();
