@@ -56,6 +56,24 @@ export interface Config {
   schema1: { keyFile: string };
   /** How long in-flight requests may run after SIGTERM. */
   shutdownGrace: string;
+  auth: {
+    /** On by default: no anonymous push. Turn off only on a trusted network. */
+    enabled: boolean;
+    /** The token audience, `service=` in the challenge. */
+    service: string;
+    issuer: string;
+    /** Absolute URL of the token endpoint for the challenge; empty derives it from each request (`/v2/auth`). */
+    realm: string;
+    tokenTtl: string;
+    /** Lifetime of refresh tokens (`docker login`'s identity token); `0` never expires. */
+    refreshTokenTtl: string;
+    /** Password of the `admin` superuser created on first start; empty generates one and prints it once. */
+    adminPassword: string;
+    /** Failed logins allowed per account before it is locked for a doubling delay (ten times that per address). */
+    loginAttempts: number;
+    /** The longest lock after failed logins. */
+    maxLockout: string;
+  };
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -83,6 +101,17 @@ export const DEFAULT_CONFIG: Config = {
   gc: { interval: '1h', grace: '1h', uploadTtl: '24h', deleteUntagged: true },
   schema1: { keyFile: '' },
   shutdownGrace: '30s',
+  auth: {
+    enabled: true,
+    service: 'berth',
+    issuer: 'berth',
+    realm: '',
+    tokenTtl: '5m',
+    refreshTokenTtl: '30d',
+    adminPassword: '',
+    loginAttempts: 5,
+    maxLockout: '5m',
+  },
 };
 
 export class ConfigError extends Error {
@@ -167,6 +196,10 @@ function validate(c: Config): void {
   parseListen(c.listen);
   for (const key of ['interval', 'grace', 'uploadTtl'] as const) parseDuration(c.gc[key], `gc.${key}`);
   parseDuration(c.shutdownGrace, 'shutdownGrace');
+  for (const key of ['tokenTtl', 'refreshTokenTtl', 'maxLockout'] as const) parseDuration(c.auth[key], `auth.${key}`);
+  if (parseDuration(c.auth.tokenTtl) < 60_000) throw new ConfigError('auth.tokenTtl must be at least 60s (clients treat less as 60s)');
+  if (c.auth.realm && !/^https?:\/\//.test(c.auth.realm)) throw new ConfigError('auth.realm must be an absolute http(s) URL');
+  if (!Number.isInteger(c.auth.loginAttempts) || c.auth.loginAttempts < 1) throw new ConfigError('auth.loginAttempts must be a positive integer');
   if (c.storage.driver !== 'filesystem' && c.storage.driver !== 's3') {
     throw new ConfigError(`storage.driver ${JSON.stringify(c.storage.driver)} is not supported (filesystem, s3)`);
   }

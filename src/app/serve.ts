@@ -7,6 +7,7 @@ import { collectGarbage, type GcOptions, type GcResult } from '../registry/gc.js
 import type { RegistryDeps } from '../registry/deps.js';
 import { isEmbedded, parseDuration, parseListen, type Config } from './config.js';
 import { openRegistry } from './open.js';
+import { AuthService } from '../auth/service.js';
 
 export function createLogger(config: Config): Logger {
   return pino({ level: config.log.level, base: { service: 'berth' }, timestamp: pino.stdTimeFunctions.isoTime });
@@ -43,8 +44,11 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
     : undefined;
   const { host, port } = parseListen(config.listen);
   let server: RunningServer;
+  let auth: AuthService | undefined;
   try {
-    server = await startServer({ deps, log, metrics, host, port, tls, logRequests: config.log.requests });
+    auth = config.auth.enabled ? await openAuth(deps, config, log) : undefined;
+    if (!auth) log.warn('authentication is disabled (auth.enabled: false): anyone who can reach this registry can push and delete');
+    server = await startServer({ deps, log, metrics, host, port, tls, logRequests: config.log.requests, auth, realm: config.auth.realm || undefined });
   } catch (err) {
     await opened.close();
     if (pidFile) await unlink(pidFile).catch(() => {});
@@ -55,7 +59,12 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
   const gcAbort = new AbortController();
   let running: Promise<GcResult> | undefined;
   const collect = (): Promise<GcResult> => {
-    running ??= runGc(deps, { ...gcOptions(config), signal: gcAbort.signal }, log, metrics).finally(() => (running = undefined));
+    running ??= runGc(deps, { ...gcOptions(config), signal: gcAbort.signal }, log, metrics)
+      .then(async (r) => {
+        await auth?.keys.purgeRetired().catch((err: unknown) => log.warn({ err }, 'purging retired token keys failed'));
+        return r;
+      })
+      .finally(() => (running = undefined));
     return running;
   };
   const interval = parseDuration(config.gc.interval);
@@ -79,6 +88,34 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
       log.flush();
     })());
   return { server, collect, stop };
+}
+
+/**
+ * Opens accounts and access control. On a registry without users it creates the superuser `admin`, with the
+ * configured password (`auth.adminPassword`, `BERTH_ADMIN_PASSWORD`) or a generated one that is printed once on
+ * stderr, outside the structured log, which must never hold a secret.
+ */
+async function openAuth(deps: RegistryDeps, config: Config, log: Logger): Promise<AuthService> {
+  const auth = await AuthService.open(
+    deps.store.accounts,
+    {
+      service: config.auth.service,
+      issuer: config.auth.issuer,
+      tokenTtlSeconds: parseDuration(config.auth.tokenTtl) / 1000,
+      refreshTokenTtlSeconds: parseDuration(config.auth.refreshTokenTtl) / 1000,
+      throttle: { freeAttempts: config.auth.loginAttempts, baseDelayMs: 1000, maxDelayMs: parseDuration(config.auth.maxLockout) },
+    },
+    log,
+  );
+  const boot = await auth.bootstrapAdmin(config.auth.adminPassword || process.env.BERTH_ADMIN_PASSWORD || undefined);
+  if (boot.created) log.info({ user: 'admin' }, 'created the superuser admin');
+  if (boot.generatedPassword) {
+    process.stderr.write(
+      `\nCreated the superuser "admin" with the generated password:\n\n    ${boot.generatedPassword}\n\n` +
+        'It is shown only this once. Log in with: berth login <registry> --username admin\n\n',
+    );
+  }
+  return auth;
 }
 
 async function runGc(deps: RegistryDeps, opts: GcOptions, log: Logger, metrics: ReturnType<typeof createMetrics>): Promise<GcResult> {

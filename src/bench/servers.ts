@@ -89,10 +89,11 @@ async function launch(
   port: number,
   dataDir: string,
   cleanupDir: string,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<RunningRegistry> {
   const logFile = join(cleanupDir, `${kind}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const base = `http://127.0.0.1:${port}`;
@@ -167,8 +168,11 @@ export async function startReference(binary = '/usr/bin/docker-registry'): Promi
   return launch('reference', binary, ['serve', config], port, dataDir, dir);
 }
 
-/** `repoRoot` holds bin/berth.js and dist/cli/main.js. */
-export async function startBerth(repoRoot: string): Promise<RunningRegistry> {
+/**
+ * `repoRoot` holds bin/berth.js and dist/cli/main.js. Without `auth` the server runs open, as the reference
+ * registry does in these runs; with it, accounts are on and `admin`'s password is `auth.adminPassword`.
+ */
+export async function startBerth(repoRoot: string, auth?: { adminPassword: string }): Promise<RunningRegistry> {
   const entry = join(repoRoot, 'dist', 'cli', 'main.js');
   if (!existsSync(entry)) throw new Error(`${LABEL.berth}: ${entry} does not exist yet (the server is not built)`);
   const dir = await mkdtemp(join(tmpdir(), 'berth-bench-berth-'));
@@ -183,5 +187,6 @@ export async function startBerth(repoRoot: string): Promise<RunningRegistry> {
     port,
     dataDir,
     dir,
+    auth ? { BERTH_AUTH_ENABLED: 'true', BERTH_AUTH_ADMIN_PASSWORD: auth.adminPassword } : { BERTH_AUTH_ENABLED: 'false' },
   );
 }

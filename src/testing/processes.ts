@@ -13,9 +13,15 @@ export interface BerthProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `berth serve` with extra arguments and resolves once it logs that it is serving. */
+/**
+ * Starts `berth serve` with extra arguments and resolves once it logs that it is serving. Authentication is off
+ * unless `env` sets `BERTH_AUTH_ENABLED` (the tests of auth do; the others exercise the registry itself).
+ */
 export async function startBerthProcess(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<BerthProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { BERTH_AUTH_ENABLED: 'false', ...env },
+  });
   const lines: Array<Record<string, unknown>> = [];
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
