@@ -88,7 +88,7 @@ export function createRequestListener(opts: ServerOptions & { metrics: Metrics; 
         res.setHeader('Allow', Object.keys(match.route.methods).join(', '));
         throw new RegistryError('UNSUPPORTED', `${method} is not supported on ${routeName}`);
       }
-      await authenticate(ctx, false);
+      await authenticate(ctx, routeName === 'api');
       await authorize(ctx, routeName, method as Method);
       await handler(ctx);
     };
