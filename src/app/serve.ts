@@ -82,6 +82,7 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
       gcAbort.abort();
       await server.close(parseDuration(config.shutdownGrace));
       await running?.catch(() => {});
+      await auth?.flushAudit();
       await opened.close();
       if (pidFile) await unlink(pidFile).catch(() => {});
       log.info('stopped');

@@ -29,6 +29,8 @@ export interface Authenticated {
   tokenAccess?: AccessEntry[];
 }
 
+const AUDIT_FLUSH_MS = 100;
+const AUDIT_BATCH = 500;
 const APP_PREFIX = 'berth_app_';
 const REFRESH_PREFIX = 'berth_rt_';
 const ID_LENGTH = 16;
@@ -99,6 +101,17 @@ export class AuthService {
     const cacheKey = createHash('sha256').update(username).update('\0').update(secret).digest('base64');
     const cached = this.#basicCache.get(cacheKey);
     if (cached && cached.until > Date.now()) return cached.principal;
+    // Many connections of one client arrive with the same credentials at once: check them once.
+    const inFlight = this.#loginsInFlight.get(cacheKey);
+    if (inFlight) return inFlight;
+    const attempt = this.#login(username, secret, ip, cacheKey).finally(() => this.#loginsInFlight.delete(cacheKey));
+    this.#loginsInFlight.set(cacheKey, attempt);
+    return attempt;
+  }
+
+  readonly #loginsInFlight = new Map<string, Promise<Principal>>();
+
+  async #login(username: string, secret: string, ip: string | undefined, cacheKey: string): Promise<Principal> {
     const account = [username];
     const address = ip ? [ip] : [];
     const wait = Math.max(this.throttle.retryAfter(account), this.addressThrottle.retryAfter(address));
@@ -269,10 +282,27 @@ export class AuthService {
 
   // --- audit ------------------------------------------------------------------------------------------------
 
-  /** Appends to the audit log without making the caller wait; a failure is logged, never thrown. */
+  /**
+   * Appends to the audit log without making the caller wait. Events are written in batches, at most
+   * `AUDIT_FLUSH_MS` after they happen (one transaction per batch, not one per pull); `flushAudit()` writes what
+   * is pending now. A failed write is logged, never thrown.
+   */
   audit(e: NewAuditEvent): void {
-    this.accounts.appendAudit({ at: new Date(), ...e }).catch((err: unknown) => this.log?.warn({ err, action: e.action }, 'audit log write failed'));
+    this.#pendingAudit.push({ at: new Date(), ...e });
+    if (this.#pendingAudit.length >= AUDIT_BATCH) void this.flushAudit();
+    else this.#auditTimer ??= setTimeout(() => void this.flushAudit(), AUDIT_FLUSH_MS).unref();
   }
+
+  async flushAudit(): Promise<void> {
+    if (this.#auditTimer) clearTimeout(this.#auditTimer);
+    this.#auditTimer = undefined;
+    const batch = this.#pendingAudit.splice(0);
+    if (batch.length === 0) return;
+    await this.accounts.appendAudit(batch).catch((err: unknown) => this.log?.warn({ err, events: batch.length }, 'audit log write failed'));
+  }
+
+  readonly #pendingAudit: NewAuditEvent[] = [];
+  #auditTimer: NodeJS.Timeout | undefined;
 }
 
 /** A valid scrypt hash of a random password, checked against when the user does not exist (made on first use). */

@@ -149,12 +149,14 @@ describe('access control matrix', () => {
       assert.equal(await a.getRepository(repo), undefined);
       assert.equal(await reg.deps.store.repositoryExists(repo), false);
     }
+    await reg.auth!.flushAudit();
     const created = await a.queryAudit({ action: 'repo_create', repo: 'acme/by-carl' });
     assert.equal(created.length, 1);
     assert.equal(created[0]!.actor, 'carl');
   });
 
   it('writes pushes, pulls and deletes to the audit log with the actor, and never a secret', async () => {
+    await reg.auth!.flushAudit();
     const events = await a().queryAudit({ namespace: 'acme', limit: 1000 });
     const actions = new Set(events.map((e) => `${e.action}:${e.actor ?? 'anonymous'}`));
     for (const expected of ['push:admin', 'pull:wes', 'push:acme+ci', 'delete:ada', 'pull:anonymous']) assert.ok(actions.has(expected), expected);

@@ -208,6 +208,7 @@ describe('token authentication', () => {
     assert.equal(locked.status, 429);
     assert.ok(Number(locked.headers.get('retry-after')) >= 1);
     assert.equal((await errorOf(locked)).code, 'TOOMANYREQUESTS');
+    await reg.auth!.flushAudit();
     const failures = await reg.auth!.accounts.queryAudit({ actor: 'mallory', action: 'login_failure' });
     assert.equal(failures.length, 5);
     assert.ok(failures.every((e) => !JSON.stringify(e).includes('wrong-')));

@@ -253,7 +253,8 @@ export function describeAccountStore(name: string, factory: () => Promise<Metada
         await a.appendAudit({ at: new Date(1000), action: 'push', actor: 'alice', actorKind: 'user', namespace: ns, repo: `${ns}/a`, ip: '127.0.0.1', detail: { tag: 'v1' } });
         await a.appendAudit({ at: new Date(2000), action: 'pull', actor: 'bob', actorKind: 'user', namespace: ns, repo: `${ns}/b` });
         await a.appendAudit({ at: new Date(3000), action: 'login_failure', actor: 'alice', actorKind: 'user', ip: '10.0.0.1' });
-        await a.appendAudit({ at: new Date(4000), action: 'pull', actorKind: 'anonymous', namespace: ns, repo: `${ns}/a` });
+        await a.appendAudit([{ at: new Date(4000), action: 'pull', actorKind: 'anonymous', namespace: ns, repo: `${ns}/a` }]);
+        await a.appendAudit([]);
         const all = await a.queryAudit({ namespace: ns });
         assert.deepEqual(all.map((e) => e.action), ['pull', 'pull', 'push']);
         assert.deepEqual(all[2]?.detail, { tag: 'v1' });

@@ -384,10 +384,14 @@ export class SqlAccountStore implements AccountStore {
 
   // --- audit log ------------------------------------------------------------------------------------
 
-  async appendAudit(e: NewAuditEvent): Promise<void> {
-    await this.db.run(
-      'INSERT INTO audit_log (at, action, actor, actor_kind, namespace, repo, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [ms(e.at), e.action, e.actor ?? null, e.actorKind, e.namespace ?? null, e.repo ?? null, e.ip ?? null, e.detail ? JSON.stringify(e.detail) : null],
+  async appendAudit(events: NewAuditEvent | readonly NewAuditEvent[]): Promise<void> {
+    const list = Array.isArray(events) ? (events as readonly NewAuditEvent[]) : [events as NewAuditEvent];
+    if (list.length === 0) return;
+    await this.db.batch(
+      list.map((e) => [
+        'INSERT INTO audit_log (at, action, actor, actor_kind, namespace, repo, ip, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+        [ms(e.at), e.action, e.actor ?? null, e.actorKind, e.namespace ?? null, e.repo ?? null, e.ip ?? null, e.detail ? JSON.stringify(e.detail) : null],
+      ] as const),
     );
   }
 

@@ -92,7 +92,8 @@ export interface AccountStore {
   deleteSigningKey(kid: string): Promise<boolean>;
 
   // --- audit log ------------------------------------------------------------------------------------
-  appendAudit(e: NewAuditEvent): Promise<void>;
+  /** Appends events in one transaction (all or none). */
+  appendAudit(events: NewAuditEvent | readonly NewAuditEvent[]): Promise<void>;
   /** Newest first; `before` is an event id for paging. */
   queryAudit(q: AuditQuery): Promise<AuditEvent[]>;
 }

@@ -67,6 +67,7 @@ export async function startTestRegistry(
     adminPassword,
     async close() {
       await server.close(1000);
+      await auth?.flushAudit();
       await store.close();
       await driver.close();
       await rm(dir, { recursive: true, force: true });
