@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { MemoryDriver } from '../storage/memory/driver.js';
 import { FsDriver } from '../storage/fs/driver.js';
 import { SqliteStore } from '../metadata/sqlite/store.js';
+import type { MetadataStore } from '../metadata/store.js';
 import { InProcessLocker } from '../metadata/locks.js';
 import { UploadHashes } from '../registry/upload-hashes.js';
 import { DEFAULT_LIMITS, type RegistryDeps, type RegistryLimits } from '../registry/deps.js';
@@ -34,14 +35,15 @@ export const TEST_AUTH_CONFIG: AuthConfig = {
 
 /**
  * A real registry on a loopback port 0, on a temporary SQLite file and the memory driver (or the
- * filesystem driver with `driver: 'fs'`). Tests talk to it over real sockets with fetch.
+ * filesystem driver with `driver: 'fs'`). Tests talk to it over real sockets with fetch. `store` puts it on
+ * another metadata store (closed with the registry), e.g. several nodes on one PostgreSQL schema.
  */
 export async function startTestRegistry(
-  opts: { driver?: 'memory' | 'fs'; limits?: Partial<RegistryLimits>; auth?: boolean | Partial<AuthConfig> } = {},
+  opts: { driver?: 'memory' | 'fs'; limits?: Partial<RegistryLimits>; auth?: boolean | Partial<AuthConfig>; store?: MetadataStore } = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const driver = opts.driver === 'fs' ? new FsDriver({ root: join(dir, 'storage') }) : new MemoryDriver();
-  const store = SqliteStore.open({ path: join(dir, 'metadata.db') });
+  const store = opts.store ?? SqliteStore.open({ path: join(dir, 'metadata.db') });
   const deps: RegistryDeps = {
     driver,
     store,
