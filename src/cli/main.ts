@@ -7,6 +7,7 @@ import { copyCommand } from './commands/copy.js';
 import { deleteCommand, listTagsCommand, manifestDigestCommand } from './commands/registry-ops.js';
 import { moreCommands } from './commands/more.js';
 import { imageCommands } from './commands/image.js';
+import { scanCommand } from './commands/scan.js';
 import { exitCodeOf } from './run.js';
 
 /** Builds the `berth` command tree. Output goes through `io`, so tests can capture it. */
@@ -41,6 +42,7 @@ Examples:
   program.addCommand(deleteCommand());
   program.addCommand(manifestDigestCommand(io));
   for (const c of [...moreCommands(io), ...imageCommands(io)]) program.addCommand(c);
+  program.addCommand(scanCommand(io));
   return program;
 }
 
