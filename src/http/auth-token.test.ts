@@ -214,3 +214,24 @@ describe('token authentication', () => {
     assert.ok(failures.every((e) => !JSON.stringify(e).includes('wrong-')));
   });
 });
+
+describe('failed logins per address', () => {
+  it('locks an address that fails against many accounts, with TOOMANYREQUESTS, while other addresses may still log in', async () => {
+    const reg = await startTestRegistry({ auth: { throttle: { freeAttempts: 2, baseDelayMs: 60_000, maxDelayMs: 60_000 } } });
+    try {
+      await reg.auth!.accounts.createUser({ name: 'victim', passwordHash: await hashPassword('right') });
+      // 2 free attempts per account, 20 per address: 20 failures spread over 20 accounts lock no account, but the address.
+      for (let i = 0; i < 20; i++) {
+        const res = await fetch(`${reg.url}/v2/`, { headers: { Authorization: basic(`user${i}`, 'guess') } });
+        assert.equal(res.status, 401);
+        await res.arrayBuffer();
+      }
+      const locked = await fetch(`${reg.url}/v2/`, { headers: { Authorization: basic('victim', 'right') } });
+      assert.deepEqual(await errorOf(locked), { status: 429, code: 'TOOMANYREQUESTS' });
+      assert.equal(reg.auth!.throttle.retryAfter(['victim']), 0, 'the account itself is not locked');
+      assert.ok(await reg.auth!.login('victim', 'right', '192.0.2.7'), 'another address still gets in');
+    } finally {
+      await reg.close();
+    }
+  });
+});
