@@ -88,8 +88,11 @@ export function createRequestListener(opts: ServerOptions & { metrics: Metrics; 
         res.setHeader('Allow', Object.keys(match.route.methods).join(', '));
         throw new RegistryError('UNSUPPORTED', `${method} is not supported on ${routeName}`);
       }
-      await authenticate(ctx, routeName === 'api');
-      await authorize(ctx, routeName, method as Method);
+      // The management API authenticates on its own, so that its failures come in its own error shape.
+      if (routeName !== 'api') {
+        await authenticate(ctx, false);
+        await authorize(ctx, routeName, method as Method);
+      }
       await handler(ctx);
     };
 
