@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { PlatformSpec } from '../client/platform.js';
 import type { ImageReference } from '../client/transport.js';
-import { evaluatePolicy, loadPolicy } from '../client/config/policy.js';
 
 /** The `--override-os/--override-arch/--override-variant` global flags, as skopeo takes them. */
 export function globalPlatform(cmd: Command): PlatformSpec | undefined {
@@ -14,5 +13,6 @@ export function globalPlatform(cmd: Command): PlatformSpec | undefined {
 export async function checkPolicy(cmd: Command, ref: ImageReference): Promise<void> {
   const g = cmd.optsWithGlobals<{ policy?: string; insecurePolicy?: boolean }>();
   if (g.insecurePolicy) return;
+  const { evaluatePolicy, loadPolicy } = await import('../client/config/policy.js');
   evaluatePolicy(await loadPolicy({ path: g.policy }), ref);
 }

@@ -13,7 +13,7 @@ import { startTestRegistry, type TestRegistry } from '../testing/registry.js';
 import { pushImage, pushManifest } from '../testing/fixtures.js';
 import { realImage, realIndex } from '../client/fixtures.js';
 import { tarBuffer } from '../client/tar/writer.js';
-import { digestOf } from '../content/digest.js';
+import { digestOf, type Digest } from '../content/digest.js';
 import { openSource } from '../client/open.js';
 import { validateImage } from '../client/validate.js';
 
@@ -188,3 +188,73 @@ describe('berth image', () => {
   });
 });
 
+
+describe('berth image append --keep-manifest-list, image mirror --continue-on-error / --skip-missing', () => {
+  interface ListOut {
+    digest: string;
+    mediaType: string;
+    manifests: Array<{ platform: string; from: string; digest: string; appended: boolean }>;
+  }
+
+  it('append --keep-manifest-list appends to every image of the list and writes a new list naming them', async () => {
+    const layer = gzipSync(tarBuffer([{ name: 'etc/added', body: Buffer.from('yes\n') }]));
+    await writeFile(join(dir, 'added.tar.gz'), layer);
+    const r = await berth('image', 'append', '--insecure', '--keep-manifest-list', '--from', `${host}/img/multi:v1`, '--to', `${host}/img/multi-appended:v1`, join(dir, 'added.tar.gz'), '--format', 'json');
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as ListOut;
+    assert.equal(out.mediaType, idx.mediaType);
+    assert.deepEqual(out.manifests.map((m) => [m.platform, m.from, m.appended]), [['linux/arm64', arm.digest, true], ['linux/s390x', s390.digest, true]]);
+    const list = (await (await fetch(`${reg.url}/v2/img/multi-appended/manifests/v1`, { headers: { Accept: idx.mediaType } })).json()) as { manifests: Array<{ digest: string; platform: { architecture: string } }> };
+    assert.deepEqual(list.manifests.map((m) => [m.platform.architecture, m.digest]), [['arm64', out.manifests[0]!.digest], ['s390x', out.manifests[1]!.digest]]);
+    for (const arch of ['arm64', 's390x']) {
+      const source = await openSource(`docker://${host}/img/multi-appended:v1`, { registry: { tlsVerify: false } });
+      try {
+        const child = list.manifests.find((m) => m.platform.architecture === arch)!;
+        const report = await validateImage(source, { digest: child.digest as Digest });
+        assert.equal(report.blobs, 4, 'config, the two base layers and the new one');
+      } finally {
+        await source.close();
+      }
+    }
+    if (hasSkopeo) {
+      // skopeo copies the whole new list out, every digest intact.
+      const out2 = join(dir, 'appended-list');
+      await run('skopeo', ['--policy', join(dir, 'policy.json'), 'copy', '-q', '--all', '--preserve-digests', '--src-tls-verify=false', `docker://${host}/img/multi-appended:v1`, `dir:${out2}`], { env });
+    }
+  });
+
+  it('append --keep-manifest-list --filter-by-os appends to the images it keeps and copies the others as they are', async () => {
+    const r = await berth('image', 'append', '--insecure', '--keep-manifest-list', '--filter-by-os', 'linux/s390x', '--from', `${host}/img/multi:v1`, '--to', `${host}/img/multi-s390x:v1`, '--image', '{"Labels":{"arch":"s390x"}}', '--format', 'json');
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as ListOut;
+    assert.deepEqual(out.manifests.map((m) => [m.platform, m.appended, m.digest === m.from]), [['linux/arm64', false, true], ['linux/s390x', true, false]]);
+    // The untouched child is in the destination repository too.
+    assert.equal((await fetch(`${reg.url}/v2/img/multi-s390x/manifests/${arm.digest}`, { method: 'HEAD', headers: { Accept: arm.mediaType } })).status, 200);
+    const none = await berth('image', 'append', '--insecure', '--keep-manifest-list', '--filter-by-os', 'windows/.*', '--from', `${host}/img/multi:v1`, '--to', `${host}/img/multi-none:v1`);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no image matches windows\/\.\*/);
+    // Without --keep-manifest-list a list base still gives a plain image.
+    const plain = await berth('image', 'append', '--insecure', '--filter-by-os', 'linux/arm64', '--from', `${host}/img/multi:v1`, '--to', `${host}/img/multi-plain:v1`, '--format', 'json');
+    assert.equal((JSON.parse(plain.stdout) as { mediaType: string; manifests?: unknown }).manifests, undefined);
+  });
+
+  it('mirror --continue-on-error goes on past a failure and fails at the end; --skip-missing skips a missing source', async () => {
+    const mapping = [`${host}/img/app:nope=${host}/mirror2/missing:v1`, `${host}/img/app:v1=${host}/mirror2/app:v1`].join('\n');
+    await writeFile(join(dir, 'mapping2.txt'), `${mapping}\n`);
+    const stop = await berth('image', 'mirror', '--insecure', '-f', join(dir, 'mapping2.txt'));
+    assert.equal(stop.code, 2, stop.stderr);
+    assert.equal((await fetch(`${reg.url}/v2/mirror2/app/manifests/v1`, { method: 'HEAD' })).status, 404, 'stopped at the first failure');
+
+    const going = await berth('image', 'mirror', '--insecure', '--continue-on-error', '-f', join(dir, 'mapping2.txt'), '--format', 'json');
+    assert.equal(going.code, 2);
+    assert.match(going.stderr, /^error: mirroring docker:\/\/.*img\/app:nope/m);
+    assert.match(going.stderr, /^berth: one or more errors occurred: 1 of 2 images failed/m);
+    assert.deepEqual((JSON.parse(going.stdout) as Array<{ digest: string }>).map((x) => x.digest), [img.digest]);
+    assert.equal((await fetch(`${reg.url}/v2/mirror2/app/manifests/v1`, { method: 'HEAD' })).status, 200);
+
+    const skip = await berth('image', 'mirror', '--insecure', '--skip-missing', '-f', join(dir, 'mapping2.txt'));
+    assert.equal(skip.code, 0, skip.stderr);
+    assert.match(skip.stderr, /^warning: skipping missing image docker:\/\/.*img\/app:nope/m);
+    assert.equal(skip.stdout, `${img.digest} ${host}/mirror2/app:v1\n`);
+  });
+});

@@ -230,3 +230,50 @@ describe('berth login against a Bearer token service', () => {
     assert.match(r.stderr, /^berth: .*not a docker:\/\/ reference/m);
   });
 });
+
+describe('berth login with a token service that hands out refresh tokens (offline_token=true)', () => {
+  let reg: TestRegistry;
+  before(async () => {
+    reg = await startTestRegistry();
+    await pushImage(reg.url, 'team/app', randomImage(), 'v1');
+  });
+  after(() => reg.close());
+
+  it('stores the refresh token as identitytoken (not the password), and later commands get tokens with it by POST', async () => {
+    const front = await startBearerFront(reg.url, { users: { alice: 's3cret' }, offlineTokens: true, oauthPost: true });
+    try {
+      const file = join(dir, 'identity.json');
+      const ok = await berth('login', '--authfile', file, '--tls-verify=false', '-u', 'alice', '-p', 's3cret', front.host);
+      assert.equal(ok.code, 0, ok.stderr);
+      const entry = (await auths(file))[front.host] as { auth?: string; identitytoken?: string };
+      assert.match(entry.identitytoken ?? '', /^refresh-/);
+      assert.equal(entry.auth, b64('alice:'), 'the password is not kept');
+      assert.deepEqual(front.tokenRequests[0], { method: 'GET', grant: 'get', user: 'alice', scopes: [], service: 'berth-test', offline: true });
+      front.tokenRequests.length = 0;
+      const inspect = await berth('inspect', '--authfile', file, '--tls-verify=false', `docker://${front.host}/team/app:v1`);
+      assert.equal(inspect.code, 0, inspect.stderr);
+      assert.ok(front.tokenRequests.length > 0 && front.tokenRequests.every((r) => r.method === 'POST' && r.grant === 'refresh_token' && r.user === 'alice'), JSON.stringify(front.tokenRequests));
+      if (hasSkopeo) {
+        // skopeo reads the same entry and uses the token too.
+        const sk = await skopeo('inspect', '--authfile', file, '--tls-verify=false', `docker://${front.host}/team/app:v1`);
+        assert.equal(sk.code, 0, sk.stderr);
+      }
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('a service that hands out refresh tokens but takes no POST: the password is stored, as without one', async () => {
+    const front = await startBearerFront(reg.url, { users: { alice: 's3cret' }, offlineTokens: true, oauthPost: false });
+    try {
+      const file = join(dir, 'no-post.json');
+      const ok = await berth('login', '--authfile', file, '--tls-verify=false', '-u', 'alice', '-p', 's3cret', front.host);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual((await auths(file))[front.host], { auth: b64('alice:s3cret') });
+      const inspect = await berth('inspect', '--authfile', file, '--tls-verify=false', `docker://${front.host}/team/app:v1`);
+      assert.equal(inspect.code, 0, inspect.stderr);
+    } finally {
+      await front.close();
+    }
+  });
+});

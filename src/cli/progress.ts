@@ -28,10 +28,11 @@ export function createProgress(stream: ProgressStream, opts: { quiet?: boolean }
     let total = 0;
     for (const a of active.values()) {
       bytes += a.bytes;
-      total += a.total;
+      // A blob of unknown size (schema 1 records none) counts as what has arrived so far.
+      total += a.total >= 0 ? a.total : a.bytes;
     }
     const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - 50));
-    const fill = total > 0 ? Math.round((bytes / total) * width) : 0;
+    const fill = total > 0 ? Math.min(width, Math.max(0, Math.round((bytes / total) * width))) : 0;
     stream.write(`\r\x1b[2K${active.size} blob(s) [${'='.repeat(fill)}${' '.repeat(width - fill)}] ${formatBytes(bytes)} / ${formatBytes(total)}`);
     drawn = true;
   };
@@ -46,7 +47,7 @@ export function createProgress(stream: ProgressStream, opts: { quiet?: boolean }
         case 'blob-done':
           active.delete(e.digest);
           clear();
-          stream.write(`Copying blob ${short(e.digest)} done ${formatBytes(e.total)}\n`);
+          stream.write(`Copying blob ${short(e.digest)} done${e.total >= 0 ? ` ${formatBytes(e.total)}` : ''}\n`);
           break;
         case 'blob-skipped':
           clear();

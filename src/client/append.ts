@@ -18,9 +18,10 @@ import { createGunzip, createGzip } from 'node:zlib';
 import type { Descriptor } from '../content/descriptor.js';
 import { digestOf, type Digest } from '../content/digest.js';
 import * as mt from '../content/media-types.js';
-import { convertedBlobType } from './convert.js';
+import { convertedBlobType, replaceChildren } from './convert.js';
 import { ClientError } from './errors.js';
-import { pickImages } from './info.js';
+import { openManifest, type Image, type Index } from './image.js';
+import { filterManifests, osFilter, pickImages, platformString, platformTable } from './info.js';
 import { compressionOf } from './internal/compression.js';
 import { hasher } from './internal/verify.js';
 import { systemPlatform, type PlatformSpec } from './platform.js';
@@ -42,13 +43,20 @@ export interface AppendOptions extends SourceOptions {
   platform?: PlatformSpec;
   /** Who made the layers, for the history entries (default `berth image append`). */
   createdBy?: string;
+  /** For a manifest-list base: append to every image the filter keeps (default all) and write a new list (oc --keep-manifest-list). */
+  keepManifestList?: boolean;
 }
 
 export interface AppendResult {
   digest: Digest;
   mediaType: string;
+  /** Bytes of the manifest written. */
+  size: number;
+  /** Of the (last) image appended to. */
   config: Record<string, unknown>;
   layers: Descriptor[];
+  /** With keepManifestList and a list as the base: each entry of the new list, in order. */
+  children?: Array<{ platform: string; from: Digest; digest: Digest; appended: boolean }>;
 }
 
 const CONFIG_FIELDS = ['Hostname', 'Domainname', 'User', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'ExposedPorts', 'Tty', 'OpenStdin', 'StdinOnce', 'Env', 'Cmd', 'Healthcheck', 'ArgsEscaped', 'Image', 'Volumes', 'WorkingDir', 'Entrypoint', 'NetworkDisabled', 'MacAddress', 'OnBuild', 'Labels', 'StopSignal', 'StopTimeout', 'Shell'];
@@ -123,15 +131,84 @@ async function prepareLayer(path: string, mediaType: string, tmp: string, index:
  * Builds the new image from `source` (undefined: an empty scratch image) and writes it to `destination`,
  * committing it. Blobs the destination already has are not sent again; on a registry, base layers are
  * mounted from the source repository when they can be.
+ *
+ * A manifest list as the base: without `keepManifestList` one image is picked (`filterByOS`, default the
+ * running platform) and the result is a plain image. With it (oc --keep-manifest-list), every image the filter
+ * keeps (all of them when there is no filter) gets the layers and config edits, the others are copied as they
+ * are, and a new list naming them all is written: `digest` is the list's, `children` says what became of each.
  */
 export async function appendImage(source: ImageSource | undefined, destination: ImageDestination, opts: AppendOptions = {}): Promise<AppendResult> {
+  const tmp = await mkdtemp(join(tmpdir(), 'berth-append-'));
+  try {
+    const added: PreparedLayer[] = [];
+    for (const [i, path] of (opts.layers ?? []).entries()) added.push(await prepareLayer(path, mt.OCI_LAYER_GZIP, tmp, i));
+    if (source && opts.keepManifestList) {
+      const top = await openManifest(source, opts);
+      if (top.kind === 'index') {
+        const result = await appendToList(source, top, destination, added, opts);
+        await destination.commit();
+        return result;
+      }
+    }
+    const image = source ? (await pickImages(source, { signal: opts.signal, filterByOS: opts.filterByOS, platform: opts.platform }))[0]!.image : undefined;
+    const result = await appendOne(source, image, destination, added, opts, true);
+    await destination.commit();
+    return result;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function appendToList(source: ImageSource, index: Index, destination: ImageDestination, added: PreparedLayer[], opts: AppendOptions): Promise<AppendResult> {
+  const filter = osFilter(opts.filterByOS || '.*', opts.platform);
+  const children = index.children();
+  const keep = new Set(filterManifests(children, filter).map((d) => d.digest));
+  if (keep.size === 0) throw new ClientError('PLATFORM_UNKNOWN', `no image matches ${filter.source} - use --filter-by-os to select from:\n\n${platformTable(children)}`);
+  const stored: Descriptor[] = [];
+  const report: NonNullable<AppendResult['children']> = [];
+  let last: AppendResult | undefined;
+  for (const child of children) {
+    if (!keep.has(child.digest)) {
+      // Left as it is, but the destination's list names it, so it (and its blobs) must be there too.
+      await copyChild(source, index, child, destination, opts);
+      stored.push(child);
+      report.push({ platform: platformString(child.platform), from: child.digest, digest: child.digest, appended: false });
+      continue;
+    }
+    const image = await index.image(child.digest, opts);
+    last = await appendOne(source, image, destination, added, opts, false);
+    stored.push({ ...child, mediaType: last.mediaType, digest: last.digest, size: last.size });
+    report.push({ platform: platformString(child.platform), from: child.digest, digest: last.digest, appended: true });
+  }
+  // The list goes in the family of its images: an OCI index once any child is OCI.
+  const raw = await index.manifest();
+  const listType = stored.some((d) => d.mediaType === mt.OCI_MANIFEST) ? mt.OCI_INDEX : raw.mediaType;
+  if (destination.supportedManifestTypes && !destination.supportedManifestTypes.includes(listType)) {
+    throw new ClientError('UNSUPPORTED_FORMAT', `${String(destination.reference)} cannot store a manifest list; append to one image (leave out --keep-manifest-list)`);
+  }
+  const list = replaceChildren(raw, stored, listType);
+  const out = (await destination.putManifest(list, { top: true, signal: opts.signal })) ?? list;
+  return { digest: out.digest, mediaType: listType, size: out.bytes.length, config: last!.config, layers: last!.layers, children: report };
+}
+
+/** Copies one child of the base list unchanged: its blobs (skipped or mounted when there) and its manifest. */
+async function copyChild(source: ImageSource, index: Index, child: Descriptor, destination: ImageDestination, opts: AppendOptions): Promise<void> {
+  const image = await index.image(child.digest, opts);
+  for (const d of [image.parsed.config!, ...image.parsed.layers]) {
+    if (mt.isNonDistributable(d.mediaType) && (d.urls?.length ?? 0) > 0) continue;
+    if ((await destination.hasBlob(d, opts)) || (await destination.tryMount?.(d, source.reference, opts))) continue;
+    await destination.putBlob(d, await source.getBlob(d, opts), opts);
+  }
+  await destination.putManifest(await image.manifest(), { top: false, signal: opts.signal });
+}
+
+/** The new image from `image` (undefined: scratch) plus `added`; written as the top manifest or a child. */
+async function appendOne(source: ImageSource | undefined, image: Image | undefined, destination: ImageDestination, prepared: PreparedLayer[], opts: AppendOptions, top: boolean): Promise<AppendResult> {
   let manifest: Record<string, unknown>;
   let config: Record<string, unknown>;
   let baseLayers: Descriptor[] = [];
   let mediaType: string;
-  if (source) {
-    const [picked] = await pickImages(source, { signal: opts.signal, filterByOS: opts.filterByOS, platform: opts.platform });
-    const image = picked!.image;
+  if (image) {
     const raw = await image.manifest();
     mediaType = image.parsed.mediaType;
     if (mediaType !== mt.OCI_MANIFEST && mediaType !== mt.DOCKER_MANIFEST_V2) throw new ClientError('UNSUPPORTED_FORMAT', `cannot append to a ${mediaType}`);
@@ -159,60 +236,52 @@ export async function appendImage(source: ImageSource | undefined, destination: 
   const oci = mediaType === mt.OCI_MANIFEST;
   const layerType = oci ? mt.OCI_LAYER_GZIP : mt.DOCKER_LAYER_GZIP;
   const configType = oci ? mt.OCI_CONFIG : mt.DOCKER_CONFIG;
+  const added = prepared.map((l) => ({ ...l, desc: { ...l.desc, mediaType: layerType } }));
 
-  const tmp = await mkdtemp(join(tmpdir(), 'berth-append-'));
-  try {
-    const added: PreparedLayer[] = [];
-    for (const [i, path] of (opts.layers ?? []).entries()) added.push(await prepareLayer(path, layerType, tmp, i));
-
-    // Base layers first (skipped or mounted when the destination has them), then the new ones.
-    for (const d of baseLayers) {
-      if (mt.isNonDistributable(d.mediaType) && (d.urls?.length ?? 0) > 0) continue;
-      if ((await destination.hasBlob(d, opts)) || (source && (await destination.tryMount?.(d, source.reference, opts)))) continue;
-      if (!source) continue;
-      await destination.putBlob(d, await source.getBlob(d, opts), opts);
-    }
-    for (const l of added) {
-      if (await destination.hasBlob(l.desc, opts)) continue;
-      await destination.putBlob(l.desc, createReadStream(l.path), opts);
-    }
-
-    // The config.
-    const created = (opts.createdAt ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    let next: Record<string, unknown> = { ...config };
-    if (opts.meta) next = mergePatch(next, opts.meta, META_FIELDS);
-    if (opts.image) next.config = mergePatch(isObject(next.config) ? next.config : {}, opts.image, CONFIG_FIELDS);
-    const rootfs: Record<string, unknown> = isObject(next.rootfs) ? { ...next.rootfs } : { type: 'layers' };
-    rootfs.type ??= 'layers';
-    rootfs.diff_ids = [...(Array.isArray(rootfs.diff_ids) ? (rootfs.diff_ids as string[]) : []), ...added.map((l) => l.diffID)];
-    next.rootfs = rootfs;
-    if (!opts.meta || !('created' in opts.meta)) next.created = created;
-    if (opts.dropHistory) {
-      for (const k of ['history', 'container_config', 'container', 'docker_version']) delete next[k];
-      if (isObject(next.config)) {
-        const c = { ...next.config };
-        delete c.Image;
-        next.config = c;
-      }
-    } else if (added.length > 0 || Array.isArray(next.history)) {
-      const history = Array.isArray(next.history) ? [...(next.history as unknown[])] : [];
-      for (const _ of added) history.push({ created, created_by: opts.createdBy ?? 'berth image append' });
-      next.history = history;
-    }
-    const configBytes = Buffer.from(JSON.stringify(next));
-    const configDesc: Descriptor = { mediaType: configType, digest: digestOf(configBytes), size: configBytes.length };
-    if (!(await destination.hasBlob(configDesc, opts))) await destination.putBlob(configDesc, Readable.from([configBytes]), opts);
-
-    // The manifest: the source's, with the new config and the layers appended.
-    const layers = [...((manifest.layers as Descriptor[] | undefined) ?? []), ...added.map((l) => l.desc)];
-    const outManifest: Record<string, unknown> = { ...manifest, config: configDesc, layers };
-    outManifest.mediaType = mediaType;
-    const bytes = Buffer.from(JSON.stringify(outManifest));
-    const raw = { bytes, mediaType, digest: digestOf(bytes) };
-    const stored = (await destination.putManifest(raw, { top: true, signal: opts.signal })) ?? raw;
-    await destination.commit();
-    return { digest: stored.digest, mediaType, config: next, layers };
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
+  // Base layers first (skipped or mounted when the destination has them), then the new ones.
+  for (const d of baseLayers) {
+    if (mt.isNonDistributable(d.mediaType) && (d.urls?.length ?? 0) > 0) continue;
+    if ((await destination.hasBlob(d, opts)) || (source && (await destination.tryMount?.(d, source.reference, opts)))) continue;
+    if (!source) continue;
+    await destination.putBlob(d, await source.getBlob(d, opts), opts);
   }
+  for (const l of added) {
+    if (await destination.hasBlob(l.desc, opts)) continue;
+    await destination.putBlob(l.desc, createReadStream(l.path), opts);
+  }
+
+  // The config.
+  const created = (opts.createdAt ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  let next: Record<string, unknown> = { ...config };
+  if (opts.meta) next = mergePatch(next, opts.meta, META_FIELDS);
+  if (opts.image) next.config = mergePatch(isObject(next.config) ? next.config : {}, opts.image, CONFIG_FIELDS);
+  const rootfs: Record<string, unknown> = isObject(next.rootfs) ? { ...next.rootfs } : { type: 'layers' };
+  rootfs.type ??= 'layers';
+  rootfs.diff_ids = [...(Array.isArray(rootfs.diff_ids) ? (rootfs.diff_ids as string[]) : []), ...added.map((l) => l.diffID)];
+  next.rootfs = rootfs;
+  if (!opts.meta || !('created' in opts.meta)) next.created = created;
+  if (opts.dropHistory) {
+    for (const k of ['history', 'container_config', 'container', 'docker_version']) delete next[k];
+    if (isObject(next.config)) {
+      const c = { ...next.config };
+      delete c.Image;
+      next.config = c;
+    }
+  } else if (added.length > 0 || Array.isArray(next.history)) {
+    const history = Array.isArray(next.history) ? [...(next.history as unknown[])] : [];
+    for (const _ of added) history.push({ created, created_by: opts.createdBy ?? 'berth image append' });
+    next.history = history;
+  }
+  const configBytes = Buffer.from(JSON.stringify(next));
+  const configDesc: Descriptor = { mediaType: configType, digest: digestOf(configBytes), size: configBytes.length };
+  if (!(await destination.hasBlob(configDesc, opts))) await destination.putBlob(configDesc, Readable.from([configBytes]), opts);
+
+  // The manifest: the source's, with the new config and the layers appended.
+  const layers = [...((manifest.layers as Descriptor[] | undefined) ?? []), ...added.map((l) => l.desc)];
+  const outManifest: Record<string, unknown> = { ...manifest, config: configDesc, layers };
+  outManifest.mediaType = mediaType;
+  const bytes = Buffer.from(JSON.stringify(outManifest));
+  const raw = { bytes, mediaType, digest: digestOf(bytes) };
+  const stored = (await destination.putManifest(raw, { top, signal: opts.signal })) ?? raw;
+  return { digest: stored.digest, mediaType, size: stored.bytes.length, config: next, layers };
 }

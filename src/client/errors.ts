@@ -40,6 +40,8 @@ export const CLIENT_ERROR_CODES = [
   'CONFIG_INVALID',
   /** policy.json refuses the image (`reject`), or names a requirement this build cannot check. */
   'POLICY_REJECTED',
+  /** Options that contradict each other or are out of range (compress and decompress at once, a level of 42). */
+  'OPTION_INVALID',
 ] as const;
 
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];

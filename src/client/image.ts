@@ -9,6 +9,7 @@ import type { Descriptor, Platform } from '../content/descriptor.js';
 import { digestAlgorithm, digestOf, type Digest } from '../content/digest.js';
 import { ContentError } from '../content/errors.js';
 import { parseManifest, type ParsedManifest } from '../content/manifest.js';
+import { DOCKER_SCHEMA1_SIGNED } from '../content/media-types.js';
 import { ClientError } from './errors.js';
 import { decompressed } from './internal/compression.js';
 import { readVerified } from './internal/small.js';
@@ -64,14 +65,17 @@ export interface Index {
 
 /** Parses manifest bytes, turning content errors into `MANIFEST_INVALID` and checking the digest. */
 export function parseRaw(raw: RawManifest, where = `manifest ${raw.digest}`): ParsedManifest {
-  const got = digestOf(raw.bytes, digestAlgorithm(raw.digest));
-  if (got !== raw.digest) throw new ClientError('DIGEST_MISMATCH', `${where}: content has digest ${got}`, { expected: raw.digest, got });
+  let parsed: ParsedManifest;
   try {
-    return parseManifest(raw.bytes, raw.mediaType);
+    parsed = parseManifest(raw.bytes, raw.mediaType);
   } catch (err) {
     if (err instanceof ContentError) throw new ClientError('MANIFEST_INVALID', `${where}: ${err.message}`, undefined, { cause: err });
     throw err;
   }
+  // A signed schema 1 manifest is named by its payload (the bytes without the signatures).
+  const got = digestOf(raw.mediaType === DOCKER_SCHEMA1_SIGNED ? parsed.payload : raw.bytes, digestAlgorithm(raw.digest));
+  if (got !== raw.digest) throw new ClientError('DIGEST_MISMATCH', `${where}: content has digest ${got}`, { expected: raw.digest, got });
+  return parsed;
 }
 
 function makeLayer(source: ImageSource, descriptor: Descriptor, diffID: () => Promise<Digest | undefined>): Layer {

@@ -1,5 +1,4 @@
-import { digestOf, type Digest } from '../content/digest.js';
-import { parseManifest } from '../content/manifest.js';
+import type { Digest } from '../content/digest.js';
 import { openImage, openManifest, type Image } from './image.js';
 import type { PlatformSpec } from './platform.js';
 import type { ImageReference, ImageSource, SourceOptions } from './transport.js';
@@ -56,16 +55,7 @@ export async function inspectImage(source: ImageSource, opts: InspectOptions = {
   };
 }
 
-/** The digest of a manifest file (`skopeo manifest-digest`): of its bytes, or of its payload for signed schema 1. */
-export function manifestDigest(bytes: Uint8Array): Digest {
-  let payload: Uint8Array = bytes;
-  try {
-    payload = parseManifest(bytes).payload;
-  } catch {
-    // not a manifest we can parse: skopeo digests the bytes as they are
-  }
-  return digestOf(payload);
-}
+export { manifestDigest } from './internal/media.js';
 
 /** `Name`/`Tag` as skopeo shows them for a reference, when the transport has a repository. */
 export function referenceNames(ref: ImageReference): { name?: string; tag?: string } {

@@ -3,6 +3,9 @@
  * against the registry first, with the same challenge flow every other request uses (RegistryClient and its
  * Authenticator: `GET /v2/`, then Basic credentials, or a Bearer token for an empty scope as `docker login`
  * asks for one), and only then written to the primary auth.json (`auths[KEY].auth` = base64 `user:password`).
+ * Like `docker login`, the token request asks for a refresh token (`offline_token=true`); when the token
+ * service hands one out, it is stored as `identitytoken` and the password is not (`auth` = base64 `user:`),
+ * and every later request gets its tokens with it (POST `grant_type=refresh_token`).
  *
  * @example
  * await login('registry.example.com', { username: 'robot', password: 'secret' }, { authFile: '/tmp/auth.json' });
@@ -61,9 +64,24 @@ export function loginTarget(arg: string): LoginTarget {
  * Checks `creds` against `registry` and resolves when the registry accepts them. A refusal (401 from the
  * registry, or from its token service) is ClientError `UNAUTHORIZED` "invalid username or password".
  */
-export async function verifyLogin(registry: string, creds: { username: string; password: string }, opts: LoginOptions = {}): Promise<void> {
+export async function verifyLogin(registry: string, creds: { username: string; password: string }, opts: LoginOptions = {}): Promise<{ identityToken?: string }> {
+  const first = await checkOnce(registry, creds, opts, true);
+  if (!first.identityToken) return {};
+  // Keep the refresh token only if it works on its own (the token service takes POST grant_type=refresh_token):
+  // a service that hands them out but cannot take them back would leave a login with no password that works.
+  try {
+    await checkOnce(registry, { username: creds.username, password: '', identityToken: first.identityToken }, opts, false);
+    return first;
+  } catch (err) {
+    if (isClientError(err, 'UNAUTHORIZED')) return {};
+    throw err;
+  }
+}
+
+async function checkOnce(registry: string, creds: { username: string; password: string; identityToken?: string }, opts: LoginOptions, offlineToken: boolean): Promise<{ identityToken?: string }> {
   const session = new RegistrySession({
     credentials: creds,
+    offlineToken,
     ...(opts.tlsVerify !== undefined ? { tlsVerify: opts.tlsVerify } : {}),
     ...(opts.certDir ? { certDir: opts.certDir } : {}),
     ...(opts.env ? { env: opts.env } : {}),
@@ -82,7 +100,8 @@ export async function verifyLogin(registry: string, creds: { username: string; p
     }
     if (res.status === 200) {
       await discard(res.body);
-      return;
+      const identityToken = client.auth.identityToken;
+      return identityToken ? { identityToken } : {};
     }
     const err = await registryErrorFrom(res.body, { what: `${registry}: GET /v2/` });
     if (res.status === 401) throw refused(registry, err);
@@ -97,12 +116,12 @@ function refused(registry: string, cause: unknown): ClientError {
 }
 
 /** verifyLogin, then saveCredentials: the auth.json written and the key used. Nothing is written on failure. */
-export async function login(target: string | LoginTarget, creds: { username: string; password: string }, opts: LoginOptions = {}): Promise<{ key: string; path: string }> {
+export async function login(target: string | LoginTarget, creds: { username: string; password: string }, opts: LoginOptions = {}): Promise<{ key: string; path: string; identityToken?: true }> {
   const t = typeof target === 'string' ? loginTarget(target) : target;
   if (creds.username === '') throw new ClientError('UNAUTHORIZED', `logging in to ${t.registry}: the user name is empty`);
-  await verifyLogin(t.registry, creds, opts);
-  const path = await saveCredentials(t.key, creds, fileOptions(opts));
-  return { key: t.key, path };
+  const { identityToken } = await verifyLogin(t.registry, creds, opts);
+  const path = await saveCredentials(t.key, identityToken ? { ...creds, identityToken } : creds, fileOptions(opts));
+  return { key: t.key, path, ...(identityToken ? { identityToken: true } : {}) };
 }
 
 /** The user name stored for the registry (`login --get-login`); ClientError `UNAUTHORIZED` "not logged into" when there is none. */

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import type { Digest } from '../content/digest.js';
 import { digestOf } from '../content/digest.js';
 import { copyImage, type CopyOptions, type CopyResult } from './copy.js';
-import { ClientError } from './errors.js';
+import { ClientError, isClientError } from './errors.js';
 import { parseRaw } from './image.js';
 import { filterManifests, osFilter, referenceName } from './info.js';
 import { openDestination, openSource, resolveImage, type OpenOptions } from './open.js';
@@ -106,6 +106,22 @@ export interface MirrorOptions extends Pick<CopyOptions, 'concurrency' | 'onProg
   dryRun?: boolean;
   /** Called after each mapping is done (or planned, with dryRun). */
   onMapped?: (r: MirrorResult) => void;
+  /**
+   * Go on after a mapping fails (oc --continue-on-error): each failure goes to `onError`, and when all are
+   * done mirrorImages throws one ClientError (the first failure's code) saying how many failed.
+   */
+  continueOnError?: boolean;
+  /** Skip a mapping whose source image is not there (oc --skip-missing), telling `onSkipped`. */
+  skipMissing?: boolean;
+  onError?: (m: MirrorMapping, err: unknown) => void;
+  onSkipped?: (m: MirrorMapping, err: unknown) => void;
+}
+
+/** The source is not there: no such manifest, tag, repository or layout entry. */
+export function isMissingImage(err: unknown): boolean {
+  if (!isClientError(err)) return false;
+  const rc = (err as { registryCode?: string }).registryCode;
+  return err.code === 'MANIFEST_UNKNOWN' || rc === 'MANIFEST_UNKNOWN' || rc === 'NAME_UNKNOWN';
 }
 
 export interface MirrorResult extends MirrorMapping {
@@ -155,30 +171,56 @@ async function plan(src: ImageSource, opts: MirrorOptions): Promise<{ source: Im
   return { source: withTop(src, filtered), multiArch: 'all', kind: 'filtered-list', platforms: kept.map(pstr), sourceDigest: top.digest, digest: filtered.digest };
 }
 
-/** Mirrors each mapping in turn; stops at the first failure. */
+/**
+ * Mirrors each mapping in turn. Stops at the first failure, unless `continueOnError`; a missing source is a
+ * failure too, unless `skipMissing`.
+ */
 export async function mirrorImages(mappings: MirrorMapping[], opts: MirrorOptions = {}): Promise<MirrorResult[]> {
   const results: MirrorResult[] = [];
+  const failures: Array<{ mapping: MirrorMapping; err: unknown }> = [];
   for (const m of mappings) {
-    const src = await openSource(m.source, opts.src);
     try {
-      const p = await plan(src, opts);
-      const name = referenceName(resolveImage(m.destination, opts.dest).ref);
-      const r: MirrorResult = { ...m, digest: p.digest, sourceDigest: p.sourceDigest, kind: p.kind, name };
-      if (p.platforms) r.platforms = p.platforms;
-      if (!opts.dryRun) {
-        const dst = await openDestination(m.destination, opts.dest);
-        try {
-          r.copy = await copyImage(p.source, dst, { multiArch: p.multiArch ?? 'system', platform: opts.platform, concurrency: opts.concurrency, onProgress: opts.onProgress, signal: opts.signal });
-          r.digest = r.copy.digest;
-        } finally {
-          await dst.close();
-        }
-      }
+      const r = await mirrorOne(m, opts);
       results.push(r);
       opts.onMapped?.(r);
-    } finally {
-      await src.close();
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      if (opts.skipMissing && isMissingImage(err)) {
+        opts.onSkipped?.(m, err);
+        continue;
+      }
+      if (!opts.continueOnError) throw err;
+      failures.push({ mapping: m, err });
+      opts.onError?.(m, err);
     }
   }
+  if (failures.length > 0) {
+    const first = failures[0]!.err;
+    const code = isClientError(first) ? first.code : 'REGISTRY_ERROR';
+    const list = failures.map((f) => `${f.mapping.source} → ${f.mapping.destination}: ${f.err instanceof Error ? f.err.message : String(f.err)}`);
+    throw new ClientError(code, `one or more errors occurred: ${failures.length} of ${mappings.length} images failed\n  ${list.join('\n  ')}`, { failed: failures.map((f) => f.mapping) }, { cause: first });
+  }
   return results;
+}
+
+async function mirrorOne(m: MirrorMapping, opts: MirrorOptions): Promise<MirrorResult> {
+  const src = await openSource(m.source, opts.src);
+  try {
+    const p = await plan(src, opts);
+    const name = referenceName(resolveImage(m.destination, opts.dest).ref);
+    const r: MirrorResult = { ...m, digest: p.digest, sourceDigest: p.sourceDigest, kind: p.kind, name };
+    if (p.platforms) r.platforms = p.platforms;
+    if (!opts.dryRun) {
+      const dst = await openDestination(m.destination, opts.dest);
+      try {
+        r.copy = await copyImage(p.source, dst, { multiArch: p.multiArch ?? 'system', platform: opts.platform, concurrency: opts.concurrency, onProgress: opts.onProgress, signal: opts.signal });
+        r.digest = r.copy.digest;
+      } finally {
+        await dst.close();
+      }
+    }
+    return r;
+  } finally {
+    await src.close();
+  }
 }

@@ -57,7 +57,8 @@ describe('parseSyncYaml', () => {
     assert.deepEqual([...m.entries()], [['quay.io', { 'tls-verify': false, credentials: { username: 'u', password: 'p' }, images: { 'team/app': ['v1', 'v2'], 'team/all': null }, 'images-by-tag-regex': { 'team/x': '^v1\\.' } }]]);
   });
   it('refuses what it cannot honour, naming the registry', () => {
-    assert.throws(() => parseSyncYaml('r.example:\n  images-by-semver:\n    a: ">= 1"\n'), (e) => isClientError(e, 'CONFIG_INVALID') && /r\.example: images-by-semver is not supported/.test(e.message));
+    assert.deepEqual(parseSyncYaml('r.example:\n  images-by-semver:\n    a: ">= 1"\n').get('r.example'), { 'images-by-semver': { a: '>= 1' } });
+    assert.throws(() => parseSyncYaml('r.example:\n  images-by-semver:\n    a: [1]\n'), (e) => isClientError(e, 'CONFIG_INVALID') && /r\.example: images-by-semver must be a map/.test(e.message));
     assert.throws(() => parseSyncYaml('r.example:\n  image: {}\n'), /unknown field "image"/);
     assert.throws(() => parseSyncYaml('r.example:\n  images:\n    a: v1\n'), /images\.a must be a list/);
     assert.throws(() => parseSyncYaml('r.example:\n  tls-verify: maybe\n'), /tls-verify must be true or false/);

@@ -6,7 +6,8 @@
  * - `docker`: `HOST/NAME[:TAG|@DIGEST]` (a `docker://` prefix is allowed); without a tag or digest, every tag;
  * - `dir`: a directory tree; every directory holding a `manifest.json` is one `dir:` image (not descended into);
  * - `yaml`: skopeo's sync file, registry → `{images: {repo: [tag|digest, ...]}, images-by-tag-regex: {repo: re},
- *   credentials: {username, password}, tls-verify, cert-dir}`; an empty list means every tag.
+ *   images-by-semver: {repo: constraint}, credentials: {username, password}, tls-verify, cert-dir}`; an empty
+ *   list means every tag; semver constraints are Masterminds' (see semver.ts).
  *
  * Destination names, exactly as skopeo makes them: the suffix is the source's full reference
  * (`HOST/NAME:TAG`; for `dir` sources, the image path below the source directory), reduced to its last path
@@ -22,9 +23,10 @@ import { posix } from 'node:path';
 import { createRequire } from 'node:module';
 import { isDigest } from '../content/digest.js';
 import { isTag } from '../content/reference.js';
-import { copyImage, type ProgressEvent } from './copy.js';
+import { copyImage, type LayerCompression, type ManifestFormat, type ProgressEvent } from './copy.js';
 import { ClientError, isClientError } from './errors.js';
 import type { PlatformSpec } from './platform.js';
+import { parseConstraint, parseVersion, type Constraint } from './semver.js';
 import type { ImageReference, Transport } from './transport.js';
 import { getTransport } from './transports/index.js';
 import { parseDockerName, type DockerReference } from './transports/registry/reference.js';
@@ -70,6 +72,10 @@ export interface RunOptions {
   all?: boolean;
   platform?: PlatformSpec;
   preserveDigests?: boolean;
+  /** The manifest type every destination gets (skopeo sync --format). */
+  manifestFormat?: ManifestFormat;
+  /** Layer recompression, as copyImage takes it. */
+  layerCompression?: LayerCompression;
   /** Plan only: report each copy, copy nothing, create nothing. */
   dryRun?: boolean;
   /** Go on after a failed image; the failures are in the result. Without it the first failure throws. */
@@ -217,6 +223,8 @@ async function copyInto(src: { ref: ImageReference; transport: Transport }, dst:
         ...(opts.platform ? { platform: opts.platform } : {}),
         ...(opts.preserveDigests ? { preserveDigests: true } : {}),
         ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        ...(opts.manifestFormat ? { manifestFormat: opts.manifestFormat } : {}),
+        ...(opts.layerCompression ? { layerCompression: opts.layerCompression } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
@@ -292,6 +300,8 @@ async function imageDirectories(root: string): Promise<string[]> {
 export interface YamlRegistry {
   images?: Record<string, string[] | null>;
   'images-by-tag-regex'?: Record<string, string>;
+  /** repository → semver constraint (`>= 1.2, < 2`): every tag that parses as a version and satisfies it. */
+  'images-by-semver'?: Record<string, string>;
   credentials?: { username?: string; password?: string };
   'tls-verify'?: boolean;
   'cert-dir'?: string;
@@ -316,8 +326,7 @@ export function parseSyncYaml(text: string, where = 'sync YAML'): Map<string, Ya
     const v = value as Record<string, unknown>;
     const cfg: YamlRegistry = {};
     for (const key of Object.keys(v)) {
-      if (key === 'images-by-semver') throw new ClientError('CONFIG_INVALID', `${at}: images-by-semver is not supported; use images-by-tag-regex`);
-      if (!['images', 'images-by-tag-regex', 'credentials', 'tls-verify', 'cert-dir'].includes(key)) throw new ClientError('CONFIG_INVALID', `${at}: unknown field ${JSON.stringify(key)}`);
+      if (!['images', 'images-by-tag-regex', 'images-by-semver', 'credentials', 'tls-verify', 'cert-dir'].includes(key)) throw new ClientError('CONFIG_INVALID', `${at}: unknown field ${JSON.stringify(key)}`);
     }
     if (v['images'] !== undefined && v['images'] !== null) {
       if (typeof v['images'] !== 'object' || Array.isArray(v['images'])) throw new ClientError('CONFIG_INVALID', `${at}: images must be a map of repository → list of tags or digests`);
@@ -331,6 +340,11 @@ export function parseSyncYaml(text: string, where = 'sync YAML'): Map<string, Ya
       const m = v['images-by-tag-regex'];
       if (typeof m !== 'object' || Array.isArray(m) || !Object.values(m as object).every((r) => typeof r === 'string')) throw new ClientError('CONFIG_INVALID', `${at}: images-by-tag-regex must be a map of repository → regular expression`);
       cfg['images-by-tag-regex'] = m as Record<string, string>;
+    }
+    if (v['images-by-semver'] !== undefined && v['images-by-semver'] !== null) {
+      const m = v['images-by-semver'];
+      if (typeof m !== 'object' || Array.isArray(m) || !Object.values(m as object).every((r) => typeof r === 'string')) throw new ClientError('CONFIG_INVALID', `${at}: images-by-semver must be a map of repository → semver constraint (e.g. ">= 1.2")`);
+      cfg['images-by-semver'] = m as Record<string, string>;
     }
     if (v['credentials'] !== undefined && v['credentials'] !== null) {
       const c = v['credentials'] as Record<string, unknown>;
@@ -362,7 +376,8 @@ async function yamlRepositories(file: string, opts: PlanOptions, transports: Tra
   for (const [registryName, cfg] of parseSyncYaml(text, file)) {
     const images = Object.entries(cfg.images ?? {});
     const regexes = Object.entries(cfg['images-by-tag-regex'] ?? {});
-    if (images.length === 0 && regexes.length === 0) {
+    const semvers = Object.entries(cfg['images-by-semver'] ?? {});
+    if (images.length === 0 && regexes.length === 0 && semvers.length === 0) {
       warnings.push(`${registryName}: no images specified`);
       continue;
     }
@@ -408,14 +423,28 @@ async function yamlRepositories(file: string, opts: PlanOptions, transports: Tra
       }
       list.push({ refs: sourceRefs, registry });
     }
-    for (const [name, pattern] of regexes) {
-      const repo = repoRef(name);
+    // images-by-tag-regex and images-by-semver: every tag of the repository, filtered.
+    const filtered: Array<{ name: string; what: string; make: () => (tag: string) => boolean }> = [
+      // Unanchored, as Go's regexp.MatchString.
+      ...regexes.map(([name, pattern]) => ({ name, what: `regular expression ${JSON.stringify(pattern)}`, make: () => ((re: RegExp) => (tag: string) => re.test(tag))(new RegExp(pattern)) })),
+      ...semvers.map(([name, constraint]) => ({
+        name,
+        what: `semver constraint ${JSON.stringify(constraint)}`,
+        make: () =>
+          ((c: Constraint) => (tag: string) => {
+            const v = parseVersion(tag);
+            return v !== undefined && c.check(v);
+          })(parseConstraint(constraint)),
+      })),
+    ];
+    for (const f of filtered) {
+      const repo = repoRef(f.name);
       if (!repo) continue;
-      let re: RegExp;
+      let keep: (tag: string) => boolean;
       try {
-        re = new RegExp(pattern);
+        keep = f.make();
       } catch (err) {
-        warnings.push(`${repo.name}: invalid regular expression ${JSON.stringify(pattern)}, skipped: ${(err as Error).message}`);
+        warnings.push(`${repo.name}: invalid ${f.what}, skipped: ${(err as Error).message}`);
         continue;
       }
       let all: SourceRef[];
@@ -425,8 +454,7 @@ async function yamlRepositories(file: string, opts: PlanOptions, transports: Tra
         warnings.push(`${repo.name}: cannot list tags, skipped: ${(err as Error).message}`);
         continue;
       }
-      // Unanchored, as Go's regexp.MatchString.
-      const refs = all.filter((r) => r.kind === 'docker' && r.ref.tag !== undefined && re.test(r.ref.tag));
+      const refs = all.filter((r) => r.kind === 'docker' && r.ref.tag !== undefined && keep(r.ref.tag));
       if (refs.length === 0) {
         warnings.push(`${repo.name}: no refs to sync found`);
         continue;

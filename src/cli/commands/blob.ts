@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { downloadBlob, streamBlob, uploadBlob } from '../../client/blob.js';
 import type { CliIo } from '../main.js';
 import { goJson } from '../output.js';
 import { addRegistryFlags, registryOptions } from '../registry-flags.js';
@@ -20,6 +19,7 @@ Examples:
   $ berth blob get docker://localhost:5000/team/app@sha256:… --tls-verify=false | jq .`,
     )
     .action(async (blob: string, opts: Record<string, unknown>) => {
+      const { downloadBlob, streamBlob } = await import('../../client/blob.js');
       const registry = registryOptions(opts, undefined, opts.retryTimes as number | undefined);
       if (opts.output) await downloadBlob(blob, opts.output as string, { registry });
       else await streamBlob(blob, process.stdout, { registry });
@@ -40,6 +40,7 @@ Examples:
   $ berth blob put --format json docker://localhost:5000/team/app ./config.json --tls-verify=false`,
     )
     .action(async (repository: string, file: string, opts: Record<string, unknown>) => {
+      const { uploadBlob } = await import('../../client/blob.js');
       const r = await uploadBlob(repository, file, { registry: registryOptions(opts, undefined, opts.retryTimes as number | undefined) });
       io.out(opts.format === 'json' ? goJson({ Digest: r.digest, Size: r.size, Uploaded: r.uploaded }) : `${r.digest}\n`);
     });

@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { listRepositories, registryHost } from '../../client/catalog.js';
 import type { CliIo } from '../main.js';
 import { goJson } from '../output.js';
 import { addRegistryFlags, registryOptions } from '../registry-flags.js';
@@ -22,6 +21,7 @@ Examples:
   $ berth catalog --format json docker://registry.example.com | jq -r '.Repositories[]'`,
     )
     .action(async (registry: string, opts: Record<string, unknown>) => {
+      const { listRepositories, registryHost } = await import('../../client/catalog.js');
       const repos = await listRepositories(registry, {
         registry: registryOptions(opts, undefined, opts.retryTimes as number | undefined),
         ...(opts.pageSize ? { pageSize: opts.pageSize as number } : {}),

@@ -1,10 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { copyImage } from '../../client/copy.js';
-import { openDestination, openSource } from '../../client/open.js';
 import type { CliIo } from '../main.js';
 import { createProgress } from '../progress.js';
-import { addRegistryFlags, registryOptions } from '../registry-flags.js';
+import { addCopyFlags, copyFlags, registryOptions } from '../registry-flags.js';
 import { checkPolicy, globalPlatform } from '../global.js';
 
 export function copyCommand(io: CliIo): Command {
@@ -12,46 +10,54 @@ export function copyCommand(io: CliIo): Command {
     .description('Copy an image between registries, layouts, directories and archives (as skopeo copy)')
     .argument('<source>', 'source image, e.g. docker://quay.io/team/app:v1')
     .argument('<destination>', 'destination image, e.g. oci:./layout:v1')
-    .option('-a, --all', 'copy every image of a multi-arch index (same as --multi-arch all)')
-    .addOption(new Option('--multi-arch <which>', 'for a multi-arch index: the image for this platform, all of them, or the index alone').choices(['system', 'all', 'index-only']))
-    .option('--preserve-digests', 'fail rather than change any manifest digest')
-    .option('--digestfile <path>', 'write the digest of the copied manifest to this file')
-    .option('--image-parallel-copies <n>', 'blobs copied at once (default 4)', (v) => Number(v))
-    .option('--retry-times <n>', 'retries on network errors, 429 and 5xx', (v) => Number(v))
-    .option('-q, --quiet', 'print nothing but errors')
-    .addOption(new Option('--format <format>', 'output: text progress or a JSON summary').choices(['text', 'json']).default('text'));
-  addRegistryFlags(cmd, 'src');
-  addRegistryFlags(cmd, 'dest');
+    .addOption(new Option('--multi-arch <which>', 'for a multi-arch index: the image for this platform, all of them, or the index alone').choices(['system', 'all', 'index-only']));
+  addCopyFlags(cmd, 'write the digest of the copied manifest to this file');
   return cmd
     .addHelpText(
       'after',
       `
+Layers keep their bytes (and so every digest stays) unless --format or a --dest-compress* flag asks for a
+change; a digest-pinned destination, or --preserve-digests, refuses such a change before anything is copied.
+Unlike skopeo, --dest-compress and --dest-decompress apply to every destination, not only dir:, and
+uncompressed layers stay uncompressed unless --dest-compress is given. zstd needs Node 22.15 or later.
+
 Examples:
   $ berth copy docker://quay.io/team/app:v1 docker://registry.example.com/team/app:v1
   $ berth copy --all docker://localhost:5000/team/app:v1 oci:./layout:v1 --src-tls-verify=false
   $ berth copy oci:./layout:v1 docker-archive:./app.tar:team/app:v1
   $ berth copy --dest-creds robot:TOKEN dir:./app docker://registry.example.com/team/app:v2
-  $ berth copy --format json docker://a/b:c oci:./out:c | jq .digest`,
+  $ berth copy --format v2s2 oci:./layout:v1 docker://registry.example.com/team/app:v1     # Docker schema 2
+  $ berth copy --format v2s1 oci:./layout:v1 docker://registry.example.com/legacy/app:v1   # signed schema 1
+  $ berth copy --dest-compress --dest-compress-level 9 docker-archive:./app.tar oci:./layout:v1
+  $ berth copy --dest-decompress docker://quay.io/team/app:v1 dir:./app-uncompressed
+  $ berth copy --dest-chunk-size 8MiB oci:./layout:v1 docker://registry.example.com/team/app:v1
+  $ berth copy --format json docker://a/b:c oci:./out:c | jq .digest
+  $ berth copy --format oci --format json docker://a/b:c oci:./out:c                      # both meanings`,
     )
     .action(async (src: string, dst: string, opts: Record<string, unknown>, command: Command) => {
-      const retry = opts.retryTimes as number | undefined;
-      const source = await openSource(src, { registry: registryOptions(opts, 'src', retry) });
+      // The library loads on use, so `berth --help` and other commands start without it.
+      const [{ copyImage }, { openDestination, openSource }] = await Promise.all([import('../../client/copy.js'), import('../../client/open.js')]);
+      const flags = copyFlags(opts);
+      const source = await openSource(src, { registry: registryOptions(opts, 'src', flags.retryTimes) });
       try {
         await checkPolicy(command, source.reference);
-        const destination = await openDestination(dst, { registry: registryOptions(opts, 'dest', retry) });
+        const destination = await openDestination(dst, { registry: registryOptions(opts, 'dest', flags.retryTimes) });
         try {
-          const progress = createProgress(process.stderr, { quiet: Boolean(opts.quiet) || opts.format === 'json' });
+          const json = flags.output === 'json';
+          const progress = createProgress(process.stderr, { quiet: flags.quiet || json });
           const platform = globalPlatform(command);
           const result = await copyImage(source, destination, {
             multiArch: opts.all ? 'all' : (opts.multiArch as 'system' | 'all' | 'index-only' | undefined),
             platform,
-            preserveDigests: Boolean(opts.preserveDigests),
-            concurrency: opts.imageParallelCopies as number | undefined,
+            preserveDigests: flags.preserveDigests,
+            concurrency: flags.concurrency,
             onProgress: progress.onProgress,
+            ...(flags.manifestFormat ? { manifestFormat: flags.manifestFormat } : {}),
+            ...(flags.layerCompression ? { layerCompression: flags.layerCompression } : {}),
           });
           progress.done();
           if (opts.digestfile) await writeFile(opts.digestfile as string, result.digest);
-          if (opts.format === 'json') io.out(`${JSON.stringify(result)}\n`);
+          if (json) io.out(`${JSON.stringify(result)}\n`);
         } finally {
           await destination.close();
         }

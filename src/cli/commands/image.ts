@@ -1,10 +1,6 @@
 import { Command, Option } from 'commander';
-import { appendImage, parsePatch } from '../../client/append.js';
 import { ClientError } from '../../client/errors.js';
-import { checkDestination, extractImage, parsePathMapping, splitLayerSelector } from '../../client/extract.js';
-import { imageInfo, pickImages } from '../../client/info.js';
-import { mirrorImages, parseMirrorArgs, readMirrorFiles, withTransport, type MirrorResult } from '../../client/mirror.js';
-import { openDestination, openSource, resolveImage } from '../../client/open.js';
+import type { MirrorResult } from '../../client/mirror.js';
 import type { RegistryOptions } from '../../client/transports/registry/session.js';
 import type { CliIo } from '../main.js';
 import { createProgress } from '../progress.js';
@@ -50,6 +46,7 @@ Examples:
   $ berth image info --format json oci:./layout:v1 | jq .config.config.Env`,
     )
     .action(async (images: string[], opts: Record<string, unknown>, command: Command) => {
+      const [{ imageInfo }, { withTransport }, { openSource }] = await Promise.all([import('../../client/info.js'), import('../../client/mirror.js'), import('../../client/open.js')]);
       const format = (opts.output as string | undefined) ?? (opts.format as string);
       const all: object[] = [];
       for (const image of images) {
@@ -91,6 +88,7 @@ Examples:
   $ berth image extract 'docker://quay.io/team/app:v1[-1]' --path /:./top-layer`,
     )
     .action(async (images: string[], opts: Record<string, unknown>, command: Command) => {
+      const [{ checkDestination, extractImage, parsePathMapping, splitLayerSelector }, { pickImages }, { withTransport }, { openSource }] = await Promise.all([import('../../client/extract.js'), import('../../client/info.js'), import('../../client/mirror.js'), import('../../client/open.js')]);
       const paths = (opts.path as string[] | undefined) ?? [];
       const files = (opts.file as string[] | undefined) ?? [];
       const mappings = [
@@ -124,6 +122,8 @@ function mirrorCommand(io: CliIo): Command {
     .option('--keep-manifest-list', 'copy manifest lists whole (or, with --filter-by-os, the matching entries as a list)')
     .option('--filter-by-os <regex>', 'which entries of a manifest list to copy (default: the running platform; .* for all)')
     .option('--dry-run', 'print what would be copied, and copy nothing')
+    .option('--continue-on-error', 'if an image fails, go on with the others and fail at the end')
+    .option('--skip-missing', 'skip a source image that does not exist, with a warning')
     .option('--image-parallel-copies <n>', 'blobs copied at once (default 4)', (v) => Number(v))
     .option('-q, --quiet', 'print nothing but errors')
     .addOption(formatOption());
@@ -138,9 +138,11 @@ Examples:
   $ berth image mirror quay.io/team/app:v1=localhost:5000/team/app:v1 --dest-tls-verify=false
   $ berth image mirror quay.io/team/app:v1 registry-a.example.com/team/app registry-b.example.com/team/app
   $ berth image mirror --keep-manifest-list docker.io/library/busybox:1.36=localhost:5000/library/busybox --insecure
-  $ berth image mirror -f mapping.txt --filter-by-os 'linux/(amd64|arm64)' --dry-run`,
+  $ berth image mirror -f mapping.txt --filter-by-os 'linux/(amd64|arm64)' --dry-run
+  $ berth image mirror -f mapping.txt --continue-on-error --skip-missing`,
     )
     .action(async (args: string[], opts: Record<string, unknown>, command: Command) => {
+      const [{ mirrorImages, parseMirrorArgs, readMirrorFiles }, { resolveImage }] = await Promise.all([import('../../client/mirror.js'), import('../../client/open.js')]);
       const seen = new Map<string, string>();
       const mappings = [...(args.length > 0 ? parseMirrorArgs(args, seen) : []), ...(await readMirrorFiles((opts.filename as string[] | undefined) ?? [], seen))];
       if (mappings.length === 0) throw new ClientError('REFERENCE_INVALID', 'nothing to mirror: give SRC=DST mappings or --filename');
@@ -150,7 +152,9 @@ Examples:
       const progress = createProgress(process.stderr, { quiet });
       const started = Date.now();
       let bytes = 0;
-      const results = await mirrorImages(mappings, {
+      // Collected as they finish, so a run that fails at the end (--continue-on-error) still reports what it did.
+      const results: MirrorResult[] = [];
+      const mirrored = mirrorImages(mappings, {
         src: { registry: ocRegistry(opts, 'src') },
         dest: { registry: ocRegistry(opts, 'dest') },
         keepManifestList: Boolean(opts.keepManifestList),
@@ -162,14 +166,29 @@ Examples:
           if (e.kind === 'blob-done') bytes += e.total;
           progress.onProgress(e);
         },
+        continueOnError: Boolean(opts.continueOnError),
+        skipMissing: Boolean(opts.skipMissing),
         onMapped: (r: MirrorResult) => {
+          results.push(r);
           progress.done();
           if (!json && !opts.quiet) io.out(`${r.digest} ${r.name}${opts.dryRun ? ' (dry run)' : ''}\n`);
         },
+        onSkipped: (m, err) => {
+          progress.done();
+          io.err(`warning: skipping missing image ${m.source}: ${err instanceof Error ? err.message : String(err)}\n`);
+        },
+        onError: (m, err) => {
+          progress.done();
+          io.err(`error: mirroring ${m.source} to ${m.destination}: ${err instanceof Error ? err.message : String(err)}\n`);
+        },
       });
-      progress.done();
-      if (json) io.out(`${JSON.stringify(results.map(({ source, destination, digest, sourceDigest, kind, platforms, copy }) => ({ source, destination, digest, sourceDigest, kind, platforms, blobs: copy?.blobs })), null, 2)}\n`);
-      else if (!opts.quiet) {
+      try {
+        await mirrored;
+      } finally {
+        progress.done();
+        if (json) io.out(`${JSON.stringify(results.map(({ source, destination, digest, sourceDigest, kind, platforms, copy }) => ({ source, destination, digest, sourceDigest, kind, platforms, blobs: copy?.blobs })), null, 2)}\n`);
+      }
+      if (!json && !opts.quiet) {
         const secs = (Date.now() - started) / 1000;
         io.err(`info: Mirroring completed in ${secs.toFixed(2)}s (${formatRate(bytes / Math.max(secs, 0.001))})\n`);
       }
@@ -197,7 +216,8 @@ function appendCommand(io: CliIo): Command {
     .option('--meta <json>', 'JSON merged into the top level of the config: e.g. \'{"author":"me"}\'')
     .option('--drop-history', 'remove history, container_config and container from the config')
     .option('--created-at <time>', 'the creation time: RFC 3339 or milliseconds since the epoch (default now)')
-    .option('--filter-by-os <regex>', 'for a multi-arch base, the image to append to (default: the running platform)')
+    .option('--filter-by-os <regex>', 'for a multi-arch base, the image to append to (default: the running platform); with --keep-manifest-list, the images to append to')
+    .option('--keep-manifest-list', 'for a multi-arch base, append to every image of the list (or those --filter-by-os keeps) and write a new list')
     .addOption(formatOption());
   addRegistryFlags(cmd, 'src');
   addRegistryFlags(cmd, 'dest');
@@ -210,9 +230,12 @@ Examples:
   $ berth image append --from docker://quay.io/team/base:v1 --to docker://quay.io/team/app:v1 app.tar.gz
   $ berth image append --from localhost:5000/base:v1 --to localhost:5000/app:v1 --insecure --image '{"Cmd":["/app/run"],"User":"1001"}'
   $ berth image append --from oci:./layout:base --to oci:./layout:app --image '{"Labels":{"version":"2"}}' --drop-history layer.tar
-  $ berth image append --to docker://localhost:5000/scratch:v1 --dest-tls-verify=false rootfs.tar.gz`,
+  $ berth image append --to docker://localhost:5000/scratch:v1 --dest-tls-verify=false rootfs.tar.gz
+  $ berth image append --from quay.io/team/base:v1 --to quay.io/team/app:v1 --keep-manifest-list app.tar.gz
+  $ berth image append --from quay.io/team/base:v1 --to quay.io/team/app:v1 --keep-manifest-list --filter-by-os linux/arm64 app.tar.gz`,
     )
     .action(async (layers: string[], opts: Record<string, unknown>, command: Command) => {
+      const [{ appendImage, parsePatch }, { withTransport }, { openDestination, openSource }] = await Promise.all([import('../../client/append.js'), import('../../client/mirror.js'), import('../../client/open.js')]);
       const image = opts.image !== undefined ? parsePatch('--image', opts.image as string) : undefined;
       const meta = opts.meta !== undefined ? parsePatch('--meta', opts.meta as string) : undefined;
       let createdAt: Date | undefined;
@@ -226,8 +249,8 @@ Examples:
         if (source) await checkPolicy(command, source.reference);
         const destination = await openDestination(withTransport(opts.to as string), { registry: ocRegistry(opts, 'dest') });
         try {
-          const result = await appendImage(source, destination, { layers, image, meta, dropHistory: Boolean(opts.dropHistory), createdAt, filterByOS: opts.filterByOs as string | undefined, platform: globalPlatform(command) });
-          if (opts.format === 'json') io.out(`${JSON.stringify({ digest: result.digest, mediaType: result.mediaType, layers: result.layers }, null, 2)}\n`);
+          const result = await appendImage(source, destination, { layers, image, meta, dropHistory: Boolean(opts.dropHistory), createdAt, filterByOS: opts.filterByOs as string | undefined, platform: globalPlatform(command), keepManifestList: Boolean(opts.keepManifestList) });
+          if (opts.format === 'json') io.out(`${JSON.stringify({ digest: result.digest, mediaType: result.mediaType, layers: result.layers, ...(result.children ? { manifests: result.children } : {}) }, null, 2)}\n`);
           else io.out(`${result.digest}\n`);
         } finally {
           await destination.close();

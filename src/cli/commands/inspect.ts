@@ -1,7 +1,4 @@
 import { Command, Option } from 'commander';
-import { inspectImage, referenceNames } from '../../client/inspect.js';
-import { openImage, openManifest } from '../../client/image.js';
-import { openSource, registryOf, resolveImage } from '../../client/open.js';
 import type { CliIo } from '../main.js';
 import { goJson } from '../output.js';
 import { addRegistryFlags, registryOptions } from '../registry-flags.js';
@@ -28,6 +25,7 @@ Examples:
   $ berth inspect --format '{{.Digest}}' dir:./app`,
     )
     .action(async (image: string, opts: Record<string, unknown>, cmd: Command) => {
+      const [{ inspectImage, referenceNames }, { openImage, openManifest }, { openSource, registryOf, resolveImage }] = await Promise.all([import('../../client/inspect.js'), import('../../client/image.js'), import('../../client/open.js')]);
       const registry = registryOptions(opts, undefined, opts.retryTimes as number | undefined);
       const source = await openSource(image, { registry });
       try {

@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import { ClientError } from '../../client/errors.js';
-import { getLogin, login, loginTarget, logout, logoutAll, storedCredentials, verifyLogin } from '../../client/login.js';
 import type { CliIo } from '../main.js';
 import { parseBool } from '../registry-flags.js';
 
@@ -27,6 +26,7 @@ Examples:
   $ berth login --get-login registry.example.com`,
     )
     .action(async (registry: string, opts: Record<string, unknown>) => {
+      const { getLogin, login, loginTarget, storedCredentials, verifyLogin } = await import('../../client/login.js');
       const target = loginTarget(registry);
       const files = opts.authfile ? { authFile: opts.authfile as string } : {};
       if (opts.getLogin) {
@@ -87,6 +87,7 @@ Examples:
   $ berth logout --all`,
     )
     .action(async (registry: string | undefined, opts: Record<string, unknown>) => {
+      const { loginTarget, logout, logoutAll } = await import('../../client/login.js');
       const files = opts.authfile ? { authFile: opts.authfile as string } : {};
       if (opts.all) {
         if (registry !== undefined) throw new ClientError('REFERENCE_INVALID', '--all takes no registry');

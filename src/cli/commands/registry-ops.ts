@@ -1,7 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { manifestDigest } from '../../client/inspect.js';
-import { registryOf } from '../../client/open.js';
 import type { CliIo } from '../main.js';
 import { goJson } from '../output.js';
 import { addRegistryFlags, registryOptions } from '../registry-flags.js';
@@ -15,6 +13,7 @@ export function listTagsCommand(io: CliIo): Command {
   )
     .addHelpText('after', `\nExamples:\n  $ berth list-tags docker://registry.example.com/team/app\n  $ berth list-tags docker://localhost:5000/team/app --tls-verify=false | jq -r '.Tags[]'`)
     .action(async (repository: string, opts: Record<string, unknown>) => {
+      const { registryOf } = await import('../../client/open.js');
       const { ref, transport } = registryOf(repository, { registry: registryOptions(opts, undefined, opts.retryTimes as number | undefined) });
       if (ref.tag !== undefined || ref.digest !== undefined) throw new Error(`${repository}: list-tags takes a repository without a tag or digest`);
       const tags = await transport.listTags(ref);
@@ -31,6 +30,7 @@ export function deleteCommand(): Command {
   )
     .addHelpText('after', `\nExamples:\n  $ berth delete docker://registry.example.com/team/app@sha256:…\n  $ berth delete docker://localhost:5000/team/app:old --tls-verify=false`)
     .action(async (image: string, opts: Record<string, unknown>) => {
+      const { registryOf } = await import('../../client/open.js');
       const { ref, transport } = registryOf(image, { registry: registryOptions(opts, undefined, opts.retryTimes as number | undefined) });
       await transport.deleteImage(ref);
     });
@@ -42,6 +42,7 @@ export function manifestDigestCommand(io: CliIo): Command {
     .argument('<file>', 'a manifest file, e.g. dir:…/manifest.json')
     .addHelpText('after', `\nExamples:\n  $ berth manifest-digest ./app/manifest.json`)
     .action(async (file: string) => {
+      const { manifestDigest } = await import('../../client/internal/media.js');
       io.out(`${manifestDigest(await readFile(file))}\n`);
     });
 }

@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { ClientError } from '../../client/errors.js';
-import { planSync, runSync, type SyncDestinationKind, type SyncSourceKind } from '../../client/sync.js';
+import type { SyncDestinationKind, SyncSourceKind } from '../../client/sync.js';
 import type { CliIo } from '../main.js';
 import { goJson } from '../output.js';
 import { createProgress } from '../progress.js';
-import { addRegistryFlags, registryOptions } from '../registry-flags.js';
+import { addCopyFlags, copyFlags, registryOptions } from '../registry-flags.js';
 import { checkPolicy, globalPlatform } from '../global.js';
 
 export function syncCommand(io: CliIo): Command {
@@ -17,32 +17,31 @@ export function syncCommand(io: CliIo): Command {
     .addOption(new Option('-d, --dest <transport>', 'what the destination is').choices(['docker', 'dir']).makeOptionMandatory())
     .option('--scoped', 'name each destination after the whole source reference (HOST/NAME:TAG), not just NAME:TAG')
     .option('--append-suffix <suffix>', 'append this to every destination name')
-    .option('-a, --all', 'copy every image of a multi-arch index, and the index')
     .option('--dry-run', 'list the copies, copy nothing')
-    .option('--keep-going', 'go on after an image fails, and fail at the end')
-    .option('--preserve-digests', 'fail rather than change any manifest digest')
-    .option('--digestfile <path>', 'write "<digest> <destination>" for every image copied')
-    .option('--image-parallel-copies <n>', 'blobs copied at once (default 4)', (v) => Number(v))
-    .option('--retry-times <n>', 'retries on network errors, 429 and 5xx', (v) => Number(v))
-    .option('-q, --quiet', 'print nothing but errors')
-    .addOption(new Option('--format <format>', 'output: text, or a JSON summary on stdout').choices(['text', 'json']).default('text'));
-  addRegistryFlags(cmd, 'src');
-  addRegistryFlags(cmd, 'dest');
+    .option('--keep-going', 'go on after an image fails, and fail at the end');
+  addCopyFlags(cmd, 'write "<digest> <destination>" for every image copied');
   return cmd
     .addHelpText(
       'after',
       `
+A YAML source is skopeo's sync file: per registry, images (repository: [tags or digests], none for every
+tag), images-by-tag-regex (repository: regular expression), images-by-semver (repository: constraint such
+as ">= 1.2, < 2" or "^1.4 || ~2.0"; tags that are no version are skipped), credentials, tls-verify, cert-dir.
+
 Examples:
   $ berth sync --src docker --dest dir registry.example.com/team/app /backup          # every tag → /backup/app:TAG
   $ berth sync --src docker --dest docker quay.io/team/app:v1 registry.example.com/mirror
   $ berth sync --src dir --dest docker /backup registry.example.com/restored
   $ berth sync --src yaml --dest docker --scoped sync.yaml registry.example.com/mirror
+  $ berth sync --src docker --dest docker --all --format oci quay.io/team/app registry.example.com/mirror
   $ berth sync --src docker --dest dir --dry-run --format json localhost:5000/team/app ./out --src-tls-verify=false`,
     )
     .action(async (src: string, dst: string, opts: Record<string, unknown>, command: Command) => {
-      const retry = opts.retryTimes as number | undefined;
-      const json = opts.format === 'json';
-      const quiet = Boolean(opts.quiet);
+      const { planSync, runSync } = await import('../../client/sync.js');
+      const flags = copyFlags(opts);
+      const retry = flags.retryTimes;
+      const json = flags.output === 'json';
+      const quiet = flags.quiet;
       const plan = await planSync(src, dst, {
         src: opts.src as SyncSourceKind,
         dest: opts.dest as SyncDestinationKind,
@@ -58,9 +57,11 @@ Examples:
         all: Boolean(opts.all),
         dryRun: Boolean(opts.dryRun),
         keepGoing: Boolean(opts.keepGoing),
-        preserveDigests: Boolean(opts.preserveDigests),
+        preserveDigests: flags.preserveDigests,
         ...(platform ? { platform } : {}),
-        ...(opts.imageParallelCopies ? { concurrency: opts.imageParallelCopies as number } : {}),
+        ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+        ...(flags.manifestFormat ? { manifestFormat: flags.manifestFormat } : {}),
+        ...(flags.layerCompression ? { layerCompression: flags.layerCompression } : {}),
         check: (ref) => checkPolicy(command, ref),
         onProgress: progress.onProgress,
         onImage: (e) => {

@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { tagImage } from '../../client/catalog.js';
 import type { CliIo } from '../main.js';
 import { goJson } from '../output.js';
 import { addRegistryFlags, registryOptions } from '../registry-flags.js';
@@ -22,6 +21,7 @@ Examples:
   $ berth tag --format json docker://registry.example.com/team/app:rc1 v2 | jq -r .Digest`,
     )
     .action(async (image: string, tags: string[], opts: Record<string, unknown>) => {
+      const { tagImage } = await import('../../client/catalog.js');
       const r = await tagImage(image, tags, { registry: registryOptions(opts, undefined, opts.retryTimes as number | undefined) });
       if (opts.format === 'json') io.out(goJson({ Digest: r.digest, Tagged: r.tagged }));
       else for (const t of r.tagged) io.out(`${t}@${r.digest}\n`);

@@ -204,10 +204,15 @@ async function writeAuthFile(path: string, file: AuthFile): Promise<void> {
 }
 
 /** Stores credentials for `key` (`host` or `host/ns/repo`) in the primary file, as `podman login` does. */
-export async function saveCredentials(key: string, creds: { username: string; password: string } | { identityToken: string }, opts: AuthFileOptions = {}): Promise<string> {
+export async function saveCredentials(key: string, creds: { username: string; password: string; identityToken?: string } | { identityToken: string }, opts: AuthFileOptions = {}): Promise<string> {
   const path = primaryAuthFile(opts);
   const file = await readForUpdate(path);
-  const entry: AuthEntry = 'identityToken' in creds ? { identitytoken: creds.identityToken } : { auth: Buffer.from(`${creds.username}:${creds.password}`).toString('base64') };
+  // With a refresh token the password is not kept, as `docker login` does: `auth` holds "user:" and the token goes beside it.
+  const entry: AuthEntry = !('username' in creds)
+    ? { identitytoken: creds.identityToken }
+    : creds.identityToken
+      ? { auth: Buffer.from(`${creds.username}:`).toString('base64'), identitytoken: creds.identityToken }
+      : { auth: Buffer.from(`${creds.username}:${creds.password}`).toString('base64') };
   file.auths = { ...(file.auths ?? {}), [key]: entry };
   await writeAuthFile(path, file);
   return path;

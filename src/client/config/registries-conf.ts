@@ -7,12 +7,20 @@
  *   `location`, `insecure`, `pull-from-mirror`;
  * - the single entry with the longest matching prefix wins; mirrors are tried in order before the primary
  *   location, and for pulls only (never pushes, tag lists or deletes);
- * - the v1 tables `[registries.search]`, `[registries.insecure]`, `[registries.block]` are read too.
+ * - the v1 tables `[registries.search]`, `[registries.insecure]`, `[registries.block]` are read too;
+ * - short names: `[aliases]` (`"name" = "host/ns/repo"`, neither with a tag or digest; an empty value erases an
+ *   alias an earlier file set) and `short-name-mode = "enforcing"|"permissive"|"disabled"` (default permissive).
+ *   A short name with an alias resolves to it; else `enforcing` refuses a name that more than one search
+ *   registry could serve (Berth never prompts), and the other modes use the first search registry (Berth does
+ *   not try each in turn as podman does).
  *
  * Files: `CONTAINERS_REGISTRIES_CONF` (that file alone), else `$HOME/.config/containers/registries.conf` if it
  * exists, else `/etc/containers/registries.conf`; then the drop-ins `registries.conf.d/*.conf` under
- * `/etc/containers` and then `$HOME/.config/containers`, in name order. A drop-in replaces the search list
- * when it sets one, and replaces a `[[registry]]` with the same prefix.
+ * `/etc/containers` and then `$HOME/.config/containers`, in name order (the `shortnames.conf` distributions
+ * ship is such a drop-in, `000-shortnames.conf`). A drop-in replaces the search list and the short-name mode
+ * when it sets them, replaces a `[[registry]]` with the same prefix, and adds or erases aliases. Last, the
+ * aliases podman records, `$HOME/.cache/containers/short-name-aliases.conf` (root:
+ * `/var/cache/containers/short-name-aliases.conf`), take precedence over every registries.conf.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,9 +48,15 @@ export interface RegistriesConf {
   registries: RegistryEntry[];
   /** `credential-helpers`, when set (`containers-auth.json` means the auth files). */
   credentialHelpers?: string[];
+  /** `[aliases]`: short name → fully qualified name (no tag or digest). `""` erases in merges; resolved files never hold it. */
+  aliases?: Record<string, string>;
+  /** `short-name-mode`, when set. */
+  shortNameMode?: ShortNameMode;
   /** The files read, in order (for messages). */
   files: string[];
 }
+
+export type ShortNameMode = 'enforcing' | 'permissive' | 'disabled';
 
 export const EMPTY_REGISTRIES_CONF: RegistriesConf = Object.freeze({ unqualifiedSearchRegistries: [], registries: [], files: [] }) as RegistriesConf;
 
@@ -92,6 +106,21 @@ export function parseRegistriesConf(text: string, where = 'registries.conf'): Re
   else SEARCH_UNSET.add(out);
   const helpers = strings(doc['credential-helpers'], 'credential-helpers');
   if (helpers) out.credentialHelpers = helpers;
+  const mode = str(doc, 'short-name-mode', '');
+  if (mode !== undefined && mode !== '') {
+    if (mode !== 'enforcing' && mode !== 'permissive' && mode !== 'disabled') bad(`short-name-mode must be enforcing, permissive or disabled, not ${JSON.stringify(mode)}`);
+    out.shortNameMode = mode as ShortNameMode;
+  }
+  const aliases = doc['aliases'];
+  if (aliases !== undefined) {
+    if (typeof aliases !== 'object' || Array.isArray(aliases)) bad('aliases must be a table ([aliases])');
+    out.aliases = {};
+    for (const [name, value] of Object.entries(aliases as TomlTable)) {
+      if (typeof value !== 'string') bad(`[aliases] ${JSON.stringify(name)} must be a string`);
+      checkAlias(name, value as string, bad);
+      out.aliases[name] = value as string;
+    }
+  }
 
   const regs = doc['registry'];
   if (regs !== undefined) {
@@ -148,12 +177,73 @@ export function mergeRegistriesConf(base: RegistriesConf, over: RegistriesConf):
     else registries[i] = r;
   }
   const searchSet = !SEARCH_UNSET.has(over);
-  return {
+  const merged: RegistriesConf = {
     unqualifiedSearchRegistries: searchSet ? over.unqualifiedSearchRegistries : base.unqualifiedSearchRegistries,
     registries,
     ...((over.credentialHelpers ?? base.credentialHelpers) ? { credentialHelpers: over.credentialHelpers ?? base.credentialHelpers! } : {}),
     files: [...base.files, ...over.files],
   };
+  const mode = over.shortNameMode ?? base.shortNameMode;
+  if (mode) merged.shortNameMode = mode;
+  if (base.aliases || over.aliases) merged.aliases = mergeAliases(base.aliases ?? {}, over.aliases ?? {});
+  if (!searchSet && SEARCH_UNSET.has(base)) SEARCH_UNSET.add(merged);
+  return merged;
+}
+
+/** `over` on top of `base`; an empty value erases the alias. */
+function mergeAliases(base: Record<string, string>, over: Record<string, string>): Record<string, string> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === '') delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}
+
+function isShortName(name: string): boolean {
+  const slash = name.indexOf('/');
+  const first = slash === -1 ? name : name.slice(0, slash);
+  return slash === -1 || !(first.includes('.') || first.includes(':') || first === 'localhost');
+}
+
+const NAME_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+/** containers-registries.conf(5): the name a short name, the value fully qualified, neither with a tag or digest. */
+function checkAlias(name: string, value: string, bad: (msg: string) => never): void {
+  const where = `[aliases] ${JSON.stringify(name)}`;
+  if (name.includes('@') || name.includes(':')) bad(`${where}: a short name takes no tag or digest`);
+  if (!isShortName(name) || name === 'localhost' || name.startsWith('localhost/')) bad(`${where}: must be a short name, without a registry`);
+  if (!NAME_RE.test(name)) bad(`${where}: not a valid image name`);
+  if (value === '') return;
+  const slash = value.indexOf('/');
+  if (slash === -1 || isShortName(value)) bad(`${where}: ${JSON.stringify(value)} must be a fully qualified name (host/repository)`);
+  if (value.includes('@') || value.slice(slash).includes(':')) bad(`${where}: ${JSON.stringify(value)} takes no tag or digest`);
+  if (!NAME_RE.test(value.slice(slash + 1))) bad(`${where}: ${JSON.stringify(value)} is not a valid image name`);
+}
+
+export interface ShortNameResolution {
+  /** The fully qualified name (`host/repo`) the short name stands for. */
+  name: string;
+  /** How: an alias of a registries.conf file, or a search registry. */
+  via: 'alias' | 'search';
+}
+
+/**
+ * What a short name (`busybox`, `team/app`, without tag or digest) resolves to: its alias, else the only search
+ * registry; with several, `enforcing` throws `REFERENCE_INVALID` (the choice is ambiguous and Berth does not
+ * prompt), the other modes take the first. No search registry at all: docker.io, as Docker does.
+ */
+export function resolveShortName(conf: RegistriesConf, shortName: string): ShortNameResolution {
+  const alias = conf.aliases?.[shortName];
+  if (alias) return { name: alias, via: 'alias' };
+  const search = conf.unqualifiedSearchRegistries;
+  if (search.length > 1 && conf.shortNameMode === 'enforcing') {
+    throw new ClientError(
+      'REFERENCE_INVALID',
+      `short name ${JSON.stringify(shortName)} is ambiguous: short-name-mode is enforcing and it could come from any of ${search.join(', ')}; use a fully qualified name or add an alias to [aliases] in registries.conf`,
+    );
+  }
+  return { name: `${search[0] ?? 'docker.io'}/${shortName}`, via: 'search' };
 }
 
 function readIfExists(path: string): string | undefined {
@@ -181,7 +271,7 @@ function dropIns(dir: string): string[] {
  * default files mean an empty configuration; a missing explicit file is an error. Synchronous because
  * reference parsing (which is synchronous) needs the search list.
  */
-export function loadRegistriesConf(opts: ConfigEnv & { path?: string } = {}): RegistriesConf {
+export function loadRegistriesConf(opts: ConfigEnv & { path?: string; aliasCache?: string } = {}): RegistriesConf {
   const env = opts.env ?? process.env;
   const explicit = opts.path ?? (env['CONTAINERS_REGISTRIES_CONF'] || undefined);
   if (explicit) {
@@ -204,6 +294,13 @@ export function loadRegistriesConf(opts: ConfigEnv & { path?: string } = {}): Re
   for (const path of [...dropIns(join(systemDir, 'registries.conf.d')), ...(userDir ? dropIns(join(userDir, 'registries.conf.d')) : [])]) {
     const text = readIfExists(path);
     if (text !== undefined) conf = mergeRegistriesConf(conf, parseRegistriesConf(text, path));
+  }
+  // The aliases podman records after a prompt: only [aliases] counts there, and it wins.
+  const cache = opts.aliasCache ?? (process.getuid?.() === 0 && !env['XDG_CACHE_HOME'] ? '/var/cache/containers/short-name-aliases.conf' : join(env['XDG_CACHE_HOME'] || (home ? join(home, '.cache') : '/nonexistent'), 'containers', 'short-name-aliases.conf'));
+  const cached = readIfExists(cache);
+  if (cached !== undefined) {
+    const recorded = parseRegistriesConf(cached, cache).aliases;
+    if (recorded) conf = { ...conf, aliases: mergeAliases(conf.aliases ?? {}, recorded), files: [...conf.files, cache] };
   }
   return conf;
 }

@@ -124,9 +124,11 @@ export class Created {
   }
 
   async undo(): Promise<void> {
-    for (const e of this.entries.splice(0).reverse()) {
-      await (e.dir ? rmdir(e.path) : unlink(e.path)).catch(() => undefined);
-    }
+    // Files first, then directories deepest first: concurrent writers can record a parent after its child
+    // (two mkdirs racing), and creation order would then try the parent while it still holds the child.
+    const entries = this.entries.splice(0).reverse();
+    for (const e of entries.filter((x) => !x.dir)) await unlink(e.path).catch(() => undefined);
+    for (const e of entries.filter((x) => x.dir).sort((a, b) => b.path.length - a.path.length)) await rmdir(e.path).catch(() => undefined);
   }
 
   forget(): void {

@@ -1,5 +1,7 @@
 /** Media-type helpers for manifests read from stores that do not record a type (dir:, tar members). */
 import { DOCKER_MANIFEST_V2, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, OCI_INDEX, OCI_MANIFEST } from '../../content/media-types.js';
+import { digestOf, type Digest } from '../../content/digest.js';
+import { parseManifest } from '../../content/manifest.js';
 import { ClientError } from '../errors.js';
 
 /**
@@ -23,4 +25,15 @@ export function manifestMediaType(bytes: Uint8Array, where: string): string {
     return cfg['mediaType'] === 'application/vnd.docker.container.image.v1+json' ? DOCKER_MANIFEST_V2 : OCI_MANIFEST;
   }
   throw new ClientError('MANIFEST_INVALID', `${where}: cannot tell the manifest type`);
+}
+
+/** The digest of a manifest file (`skopeo manifest-digest`): of its bytes, or of its payload for signed schema 1. */
+export function manifestDigest(bytes: Uint8Array): Digest {
+  let payload: Uint8Array = bytes;
+  try {
+    payload = parseManifest(bytes).payload;
+  } catch {
+    // not a manifest we can parse: skopeo digests the bytes as they are
+  }
+  return digestOf(payload);
 }

@@ -9,6 +9,7 @@ import { ClientError } from '../errors.js';
 
 export interface Expected {
   digest: Digest;
+  /** -1 when unknown (schema 1 manifests record no sizes): then only the digest is checked. */
   size: number;
 }
 
@@ -19,7 +20,7 @@ export function verifier(expected: Expected, what = `blob ${expected.digest}`): 
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
       seen += chunk.length;
-      if (seen > expected.size) {
+      if (expected.size >= 0 && seen > expected.size) {
         cb(new ClientError('SIZE_MISMATCH', `${what}: more than the ${expected.size} bytes its descriptor names`));
         return;
       }
@@ -27,7 +28,7 @@ export function verifier(expected: Expected, what = `blob ${expected.digest}`): 
       cb(null, chunk);
     },
     flush(cb) {
-      if (seen !== expected.size) {
+      if (expected.size >= 0 && seen !== expected.size) {
         cb(new ClientError('SIZE_MISMATCH', `${what}: ${seen} bytes, its descriptor names ${expected.size}`));
         return;
       }

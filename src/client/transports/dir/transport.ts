@@ -18,7 +18,8 @@ import type { Descriptor } from '../../../content/descriptor.js';
 import { digestAlgorithm, digestHex, digestOf, parseDigest, type Digest } from '../../../content/digest.js';
 import { ClientError } from '../../errors.js';
 import { Created, exists, isDirectory, isNotFound, readSmall, writeAtomic, writeVerified } from '../../internal/files.js';
-import { manifestMediaType } from '../../internal/media.js';
+import { DOCKER_SCHEMA1_SIGNED } from '../../../content/media-types.js';
+import { manifestDigest, manifestMediaType } from '../../internal/media.js';
 import type { ImageDestination, ImageReference, ImageSource, RawManifest, SourceOptions, Transport } from '../../transport.js';
 
 export const DIR_VERSION = 'Directory Transport Version: 1.1\n';
@@ -29,6 +30,11 @@ export class DirReference implements ImageReference {
   toString(): string {
     return `dir:${this.path}`;
   }
+}
+
+/** A manifest's digest: of its bytes, or for signed schema 1 of its payload (what registries name it by). */
+function digestOfManifest(bytes: Uint8Array, where: string): Digest {
+  return manifestMediaType(bytes, where) === DOCKER_SCHEMA1_SIGNED ? manifestDigest(bytes) : digestOf(bytes);
 }
 
 function blobName(digest: Digest): string {
@@ -53,7 +59,7 @@ class DirSource implements ImageSource {
     }
     const top = await readSmall(join(ref.path, 'manifest.json'));
     if (!top) throw new ClientError('LAYOUT_INVALID', `${ref.path} is not a dir: image: no manifest.json`);
-    return new DirSource(ref, digestOf(top));
+    return new DirSource(ref, digestOfManifest(top, `${ref.path}/manifest.json`));
   }
 
   // getManifest implements ImageSource.
@@ -63,8 +69,8 @@ class DirSource implements ImageSource {
     // A single image copied with --multi-arch system has no <hex>.manifest.json: the top is the one asked for.
     if (!bytes && digest === this.topDigest) bytes = await readSmall(join(path, 'manifest.json'));
     if (!bytes) throw new ClientError('MANIFEST_UNKNOWN', `manifest ${digest ?? ''} is not in ${path}`.replace('  ', ' '));
-    const d = digest ?? digestOf(bytes);
-    return { bytes, mediaType: manifestMediaType(bytes, `${path}/${manifestName(digest)}`), digest: d };
+    const where = `${path}/${manifestName(digest)}`;
+    return { bytes, mediaType: manifestMediaType(bytes, where), digest: digest ?? digestOfManifest(bytes, where) };
   }
 
   // getBlob implements ImageSource.
@@ -122,7 +128,7 @@ class DirDestination implements ImageDestination {
 
   // putManifest implements ImageDestination.
   async putManifest(m: RawManifest, opts: { top: boolean }): Promise<void> {
-    const got = digestOf(m.bytes, digestAlgorithm(m.digest));
+    const got = m.mediaType === DOCKER_SCHEMA1_SIGNED ? manifestDigest(m.bytes) : digestOf(m.bytes, digestAlgorithm(m.digest));
     if (got !== m.digest) throw new ClientError('DIGEST_MISMATCH', `manifest ${m.digest}: content has digest ${got}`);
     const name = manifestName(opts.top ? undefined : m.digest);
     await writeAtomic(join(this.staging, name), m.bytes);

@@ -6,6 +6,7 @@
  * - `Bearer` challenge: ask the realm for a token for the scopes the request needs, and cache it per scope
  *   set until `expires_in` (default 60 s, lower values raised to 60) runs out:
  *   - with a refresh token (auth.json `identitytoken`): POST `grant_type=refresh_token`;
+ *   - for login (`offlineToken`): GET with `offline_token=true`, keeping a `refresh_token` that comes back;
  *   - with a user and password and `forceOAuth`: POST `grant_type=password` (`access_type=offline`);
  *   - otherwise GET `?service=&scope=...` with Basic credentials, or anonymously without any;
  *   - a POST answered 404 (or 405) falls back to the GET;
@@ -24,6 +25,11 @@ export interface AuthSettings {
   registryToken?: string;
   /** POST `grant_type=password` instead of a GET with Basic credentials. */
   forceOAuth?: boolean;
+  /**
+   * Ask the token service for a refresh token too (GET `offline_token=true&client_id=…`, as `docker login`
+   * does); one that comes back is `identityToken`, for login to store as auth.json `identitytoken`.
+   */
+  offlineToken?: boolean;
   clientId: string;
 }
 
@@ -121,6 +127,11 @@ export class Authenticator {
     if (creds?.username !== undefined) {
       headers['authorization'] = `Basic ${Buffer.from(`${creds.username}:${creds.password ?? ''}`).toString('base64')}`;
       q.searchParams.set('account', creds.username);
+      // distribution docs/spec/auth/token.md: offline_token asks for a refresh token beside the bearer token.
+      if (this.settings.offlineToken) {
+        q.searchParams.set('offline_token', 'true');
+        q.searchParams.set('client_id', this.settings.clientId);
+      }
     }
     const res = await sendWithRetries(this.conn, { method: 'GET', url: q, headers, ...(signal ? { signal } : {}) }, this.retry);
     return this.tokenFrom(res.status, await readErrorBody(res.body), url, creds);

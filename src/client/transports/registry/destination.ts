@@ -1,8 +1,9 @@
 /**
  * ImageDestination over the registry API. Blobs: HEAD to skip what is there, cross-repository mount when the
  * source is another repository of the same registry, else POST an upload and PUT the whole body in one
- * request (monolithic, Content-Length set, streamed with backpressure), with digest and size checked as the
- * bytes flow so a corrupt blob fails before the registry could commit it. Manifests: children by digest,
+ * request (monolithic, Content-Length set, streamed with backpressure; the default), or, with a chunk size,
+ * PATCH it in chunks that resume where the registry says the upload stands, then PUT the digest. Digest and
+ * size are checked as the bytes flow, so a corrupt blob fails before the registry could commit it. Manifests: children by digest,
  * the top by tag (or by the digest the reference pins).
  *
  * A registry has no transactions: commit() does nothing, and close() without commit() cannot take back what
@@ -10,7 +11,7 @@
  * child manifests already sent stay until the registry's garbage collection.
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-blobs
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../../../content/descriptor.js';
 import { ClientError, isClientError } from '../../errors.js';
@@ -18,7 +19,7 @@ import { verifier } from '../../internal/verify.js';
 import type { ImageDestination, ImageReference, RawManifest, SourceOptions } from '../../transport.js';
 import type { RegistryClient } from './client.js';
 import { registryErrorFrom } from './errors.js';
-import { discard } from './http.js';
+import { backoffDelay, discard, sleep } from './http.js';
 import { DockerReference } from './reference.js';
 
 export class RegistryDestination implements ImageDestination {
@@ -26,7 +27,13 @@ export class RegistryDestination implements ImageDestination {
     readonly reference: DockerReference,
     private readonly client: RegistryClient,
     private readonly repository: string,
-  ) {}
+    /** Bytes per PATCH for chunked uploads; undefined: monolithic. */
+    private readonly chunkSize?: number,
+  ) {
+    if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize < 1)) {
+      throw new ClientError('OPTION_INVALID', `chunk size ${String(chunkSize)}: must be a whole number of bytes, at least 1`);
+    }
+  }
 
   private get push(): string[] {
     return [`repository:${this.repository}:pull,push`];
@@ -89,15 +96,18 @@ export class RegistryDestination implements ImageDestination {
       await discard(start.body);
       location = start.headers.location;
       if (!location) throw new ClientError('REGISTRY_ERROR', `${what}: the registry started an upload without a Location`);
-      const url = new URL(location, 'http://placeholder/');
-      url.searchParams.set('digest', desc.digest);
-      const target = /^https?:\/\//.test(location) ? url.href : `${url.pathname}${url.search}`;
       const body = verifier(desc);
       // pipeline destroys the verifier with the source's error, and the request with the verifier's.
       pipeline(stream, body).catch(() => undefined);
-      const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
-      if (desc.size >= 0) headers['content-length'] = String(desc.size);
-      const res = await this.client.request({ method: 'PUT', path: target, scopes: this.push, headers, body, signal: opts.signal });
+      let res;
+      if (this.chunkSize === undefined) {
+        const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+        if (desc.size >= 0) headers['content-length'] = String(desc.size);
+        res = await this.client.request({ method: 'PUT', path: withDigest(location, desc), scopes: this.push, headers, body, signal: opts.signal });
+      } else {
+        location = await this.sendChunks(body, location, this.chunkSize, what, opts.signal);
+        res = await this.client.request({ method: 'PUT', path: withDigest(location, desc), scopes: this.push, headers: { 'content-length': '0' }, signal: opts.signal });
+      }
       if (res.status !== 201) throw await registryErrorFrom(res.body, { what });
       await discard(res.body);
       location = undefined;
@@ -111,6 +121,82 @@ export class RegistryDestination implements ImageDestination {
     } finally {
       if (!stream.readableEnded) stream.destroy();
     }
+  }
+
+  /**
+   * Chunked upload (distribution-spec "Pushing a blob in chunks"): PATCHes of `size` bytes with Content-Range,
+   * each answered by 202 and the Location to use next. Only the chunk in flight is held in memory. A chunk
+   * that fails (network error, 5xx, 429, or 416 out of order) is resumed from the offset the registry reports
+   * for the upload (GET Location → 204 with `Range: 0-<last>`), with backoff, up to the retry attempts.
+   * Resolves to the Location for the closing PUT.
+   */
+  private async sendChunks(body: Readable, location: string, size: number, what: string, signal?: AbortSignal): Promise<string> {
+    const policy = this.client.settings.retry;
+    let offset = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const send = async (chunk: Buffer): Promise<void> => {
+      const chunkStart = offset;
+      for (let attempt = 1; ; attempt++) {
+        const part = chunk.subarray(offset - chunkStart);
+        let failure: unknown;
+        try {
+          const res = await this.client.request({
+            method: 'PATCH',
+            path: location,
+            scopes: this.push,
+            // A stream, not a Buffer: a blind replay of a chunk the registry may have half-committed would be
+            // refused as out of order, so retries go through the status query below instead.
+            headers: { 'content-type': 'application/octet-stream', 'content-length': String(part.length), 'content-range': `${offset}-${offset + part.length - 1}` },
+            body: Readable.from([part]),
+            signal,
+          });
+          if (res.status === 202) {
+            await discard(res.body);
+            if (res.headers.location) location = res.headers.location;
+            offset += part.length;
+            return;
+          }
+          if (res.status !== 416 && res.status !== 429 && res.status < 500) throw await registryErrorFrom(res.body, { what });
+          failure = await registryErrorFrom(res.body, { what });
+        } catch (err) {
+          if (signal?.aborted || (isClientError(err) && !isClientError(err, 'NETWORK_ERROR'))) throw err;
+          failure = err;
+        }
+        if (attempt >= Math.max(1, policy.attempts)) throw failure;
+        await sleep(backoffDelay(policy, attempt), signal);
+        const committed = await this.uploadOffset(location, what, signal);
+        if (committed < chunkStart || committed > chunkStart + chunk.length) {
+          throw new ClientError('REGISTRY_ERROR', `${what}: the registry holds ${committed} bytes of the upload, outside the chunk ${chunkStart}-${chunkStart + chunk.length - 1} being resent`, undefined, { cause: failure });
+        }
+        offset = committed;
+        if (offset === chunkStart + chunk.length) return;
+      }
+    };
+    for await (const piece of body as AsyncIterable<Buffer>) {
+      pending.push(piece);
+      pendingBytes += piece.length;
+      while (pendingBytes >= size) {
+        const all = Buffer.concat(pending);
+        await send(all.subarray(0, size));
+        pending = [all.subarray(size)];
+        pendingBytes = all.length - size;
+      }
+    }
+    if (pendingBytes > 0) await send(Buffer.concat(pending));
+    return location;
+  }
+
+  /** Where an upload stands: the number of bytes the registry has (GET on its Location, `Range: 0-<last>`). */
+  private async uploadOffset(location: string, what: string, signal?: AbortSignal): Promise<number> {
+    const res = await this.client.expect({ method: 'GET', path: location, scopes: this.push, signal }, [204, 200], `${what}: upload status`);
+    await discard(res.body);
+    const range = res.headers['range'];
+    const m = typeof range === 'string' ? /^(?:bytes=)?0-(\d+)$/.exec(range.trim()) : null;
+    if (!m) return 0;
+    // "0-0" is what registries say for an empty upload too; resending one byte is harmless, skipping it is not.
+    const last = Number(m[1]);
+    return last === 0 ? 0 : last + 1;
   }
 
   // putManifest implements ImageDestination.
@@ -138,4 +224,11 @@ export class RegistryDestination implements ImageDestination {
   async close(): Promise<void> {
     // Connections are the session's; see the module comment for what a failed push leaves behind.
   }
+}
+
+/** The upload Location with `?digest=` added, as the closing PUT needs it. */
+function withDigest(location: string, desc: Descriptor): string {
+  const url = new URL(location, 'http://placeholder/');
+  url.searchParams.set('digest', desc.digest);
+  return /^https?:\/\//.test(location) ? url.href : `${url.pathname}${url.search}`;
 }

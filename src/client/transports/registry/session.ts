@@ -19,8 +19,8 @@ export interface RegistryOptions {
   authFile?: string;
   /** Environment for configuration lookups (HOME, XDG_*, REGISTRY_AUTH_FILE, CONTAINERS_REGISTRIES_CONF). */
   env?: NodeJS.ProcessEnv;
-  /** `--creds user:password`: used instead of auth.json. */
-  credentials?: { username: string; password: string };
+  /** `--creds user:password`: used instead of auth.json (with `identityToken`, tokens come by refresh grant). */
+  credentials?: { username: string; password: string; identityToken?: string };
   /** `--registry-token`: a bearer token sent as is. */
   registryToken?: string;
   /** `--no-creds`: access registries anonymously. */
@@ -32,7 +32,14 @@ export interface RegistryOptions {
   retry?: Partial<RetryPolicy>;
   /** Ask token services with OAuth2 POST `grant_type=password` instead of GET with Basic credentials. */
   forceOAuth?: boolean;
+  /** Ask token services for a refresh token (login; see AuthSettings.offlineToken). */
+  offlineToken?: boolean;
   userAgent?: string;
+  /**
+   * Push blobs in PATCH chunks of this many bytes (distribution-spec "chunked upload"), resuming a chunk that
+   * failed from where the registry says the upload stands. Unset: one monolithic PUT per blob.
+   */
+  chunkSize?: number;
 }
 
 export interface Endpointed {
@@ -104,6 +111,7 @@ export class RegistrySession {
         clientId: 'berth',
         ...(this.options.registryToken ? { registryToken: this.options.registryToken } : {}),
         ...(this.options.forceOAuth ? { forceOAuth: true } : {}),
+        ...(this.options.offlineToken ? { offlineToken: true } : {}),
       },
     });
   }

@@ -97,11 +97,13 @@ export interface BearerFrontOptions {
   expiresIn?: number;
   /** Send `access_token` instead of `token`. */
   accessTokenField?: boolean;
+  /** A GET with `offline_token=true` and valid credentials also gets a `refresh_token` (distribution token.md). */
+  offlineTokens?: boolean;
 }
 
 export interface BearerFront extends RunningProxy {
   /** Every token request: method, grant (get/password/refresh_token), user (or anonymous), scopes. */
-  tokenRequests: Array<{ method: string; grant: string; user: string | undefined; scopes: string[]; service: string | undefined }>;
+  tokenRequests: Array<{ method: string; grant: string; user: string | undefined; scopes: string[]; service: string | undefined; offline?: boolean }>;
   /** Invalidates every token issued so far (as expiry would). */
   revokeAll(): void;
 }
@@ -203,12 +205,15 @@ export async function startBearerFront(target: string, o: BearerFrontOptions): P
         }
         const scopes = url.searchParams.getAll('scope');
         const b = basicUser(req, o.users);
-        tokenRequests.push({ method: 'GET', grant: 'get', user: b.user, scopes, service: url.searchParams.get('service') ?? undefined });
+        const offline = url.searchParams.get('offline_token') === 'true';
+        tokenRequests.push({ method: 'GET', grant: 'get', user: b.user, scopes, service: url.searchParams.get('service') ?? undefined, ...(offline ? { offline } : {}) });
         if (b.bad) {
           res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'invalid username or password' }] }));
           return;
         }
-        issue(res, grantFor(b.user, scopes, o.anonymousPull ?? false));
+        const refresh = o.offlineTokens && offline && b.user !== undefined ? `refresh-${randomBytes(8).toString('hex')}` : undefined;
+        if (refresh) (o.refreshTokens ??= {})[refresh] = b.user!;
+        issue(res, grantFor(b.user, scopes, o.anonymousPull ?? false), refresh);
       })();
       return;
     }

@@ -12,6 +12,7 @@ import type { ImageReference, SourceOptions, Transport } from '../../transport.j
 import { RegistryDestination } from './destination.js';
 import { discard } from './http.js';
 import { DockerReference, parseDockerName, parseDockerReference } from './reference.js';
+import { resolveShortName } from '../../config/registries-conf.js';
 import { RegistrySession, type RegistryOptions } from './session.js';
 import { MANIFEST_ACCEPT, RegistrySource, fetchManifest } from './source.js';
 
@@ -49,7 +50,18 @@ export function createRegistryTransport(options: RegistryOptions = {}): Registry
   return {
     name: 'docker',
     session,
-    parseReference: (rest) => parseDockerReference(rest, rest.startsWith('//') && isQualified(rest.slice(2)) ? undefined : session.defaultRegistry()),
+    parseReference: (rest) => {
+      if (!rest.startsWith('//') || isQualified(rest.slice(2))) return parseDockerReference(rest);
+      // A short name: its registries.conf alias, else a search registry (short-name-mode decides).
+      const body = rest.slice(2);
+      const at = body.indexOf('@');
+      const nameAndTag = at === -1 ? body : body.slice(0, at);
+      const colon = nameAndTag.lastIndexOf(':');
+      const end = colon > nameAndTag.lastIndexOf('/') && colon !== -1 ? colon : nameAndTag.length;
+      const short = body.slice(0, end);
+      if (short === '') return parseDockerReference(rest);
+      return parseDockerReference(`//${resolveShortName(session.conf, short).name}${body.slice(end)}`);
+    },
     async newSource(ref) {
       const r = asDockerRef(ref);
       return new RegistrySource(r, await session.endpoints(r, 'pull'));
@@ -57,7 +69,7 @@ export function createRegistryTransport(options: RegistryOptions = {}): Registry
     async newDestination(ref) {
       const r = asDockerRef(ref);
       const [e] = await session.endpoints(r, 'push');
-      return new RegistryDestination(r, e!.client, e!.repository);
+      return new RegistryDestination(r, e!.client, e!.repository, session.options.chunkSize);
     },
     async deleteImage(ref, opts = {}) {
       const r = asDockerRef(ref);
