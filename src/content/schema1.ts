@@ -175,7 +175,9 @@ function jwkPublicKey(jwk: JsonObject, where: string): KeyObject {
 /** Checks the manifest object's shape. Name and tag problems keep their own codes (NAME_INVALID, TAG_INVALID). */
 function validateSchema1(o: JsonObject): Schema1Manifest {
   if (o['schemaVersion'] !== 1) throw invalid('manifest.schemaVersion', 'must be 1');
-  const name = parseRepositoryName(requireString(o, 'name', 'manifest'));
+  // skopeo writes an empty name into dir: and other non-registry copies; any other name must be valid.
+  const rawName = requireString(o, 'name', 'manifest');
+  const name = rawName === '' ? '' : parseRepositoryName(rawName);
   const tag = requireString(o, 'tag', 'manifest');
   // distribution converts pulls by digest with an empty tag.
   if (tag !== '') parseTag(tag);

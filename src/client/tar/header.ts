@@ -19,6 +19,11 @@ export interface TarHeader {
   uname?: string;
   gname?: string;
   linkname?: string;
+  /**
+   * Pax records of the entry other than those folded into the fields above (e.g. `SCHILY.xattr.security.capability`,
+   * which preflight's HasModifiedFiles looks at). Read only; the writer does not emit them.
+   */
+  pax?: ReadonlyMap<string, string>;
 }
 
 const TYPE_FLAGS: Record<EntryType, string> = { file: '0', directory: '5', symlink: '2', hardlink: '1', other: '0' };
@@ -200,6 +205,8 @@ export function applyOverrides(h: RawHeader, pax: Map<string, string> | undefine
     if (link !== undefined) out.linkname = link;
     const size = pax.get('size');
     if (size !== undefined && /^\d+$/.test(size)) out.size = Number(size);
+    const rest = new Map([...pax].filter(([k]) => k !== 'path' && k !== 'linkpath' && k !== 'size'));
+    if (rest.size > 0) out.pax = rest;
   }
   return out;
 }

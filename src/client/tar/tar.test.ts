@@ -103,3 +103,24 @@ describe('tar', () => {
     assert.deepEqual(names, ['a.txt']);
   });
 });
+
+describe('tar pax records', () => {
+  it('hands out the pax records of an entry (extended attributes), as GNU tar --xattrs writes them', async () => {
+    const root = await tempDir('berth-tar-pax-');
+    try {
+      await writeFile(join(root, 'bin'), 'x');
+      const archive = join(root, 'caps.tar');
+      // A file-capability xattr as `setcap cap_net_bind_service=+ep` stores it, written the way container builders do.
+      await execFile('tar', ['--format=pax', '--pax-option=SCHILY.xattr.security.capability:=AQAAAgAEAAAAAAAAAAAAAAAAAAA=', '-cf', archive, '-C', root, 'bin']);
+      const entries = [];
+      for await (const e of readTar(createReadStream(archive))) {
+        entries.push({ name: e.name, capability: e.pax?.get('SCHILY.xattr.security.capability'), path: e.pax?.get('path') });
+        e.body.resume();
+      }
+      // `path` is folded into the name, not repeated in the records.
+      assert.deepEqual(entries, [{ name: 'bin', capability: 'AQAAAgAEAAAAAAAAAAAAAAAAAAA=', path: undefined }]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
