@@ -13,6 +13,11 @@ function walk(dir) {
   });
 }
 const files = walk('dist').filter((f) => !filter || f.includes(filter)).sort();
+if (files.length === 0) {
+  // Without files, node --test would run every test it finds: never what a filter meant.
+  console.error(`no test file matches ${JSON.stringify(filter ?? '')}`);
+  process.exit(1);
+}
 // --test-timeout bounds every test (a hang fails with a message instead of stalling CI); --test-force-exit ends a
 // file whose tests are done even if something it started forgot to stop (that is a bug, but not a CI hang).
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', '--test-force-exit', ...files], {

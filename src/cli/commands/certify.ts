@@ -1,9 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
-import { certifyImage, DEFAULT_LIBRARY } from '../../certify/certify.js';
 import { CertifyError } from '../../certify/errors.js';
-import { POLICY_NAMES, parsePolicy } from '../../certify/policy.js';
-import { formatJson, formatJunit, formatText } from '../../certify/report.js';
-import { formatPlatform, type PlatformSpec } from '../../client/platform.js';
+import type { PlatformSpec } from '../../client/platform.js';
 import type { CliIo } from '../main.js';
 import { addRegistryFlags, registryOptions } from '../registry-flags.js';
 
@@ -30,7 +27,7 @@ export function certifyCommand(io: CliIo): Command {
     new Command('certify')
       .description("Run Red Hat's container certification checks (preflight's rules) on an image, offline")
       .argument('<image>', 'docker://REF, oci:PATH[:REF], oci-archive:PATH[:REF], dir:PATH or docker-archive:PATH[:REF]')
-      .addOption(new Option('--policy <policy>', 'which checks to run').choices([...POLICY_NAMES]).default('container'))
+      .addOption(new Option('--policy <policy>', 'which checks to run: container, root, scratch-nonroot or scratch-root').default('container'))
       .addOption(new Option('--format <format>', 'json (preflight results.json), text or junit').choices(['json', 'text', 'junit']).default('text'))
       .option('--artifacts <dir>', 'also write results.json, results-junit.xml, results.txt, preflight.log and rpm-manifest.json here (one folder per architecture)')
       .option('--platform <arch>', 'only this platform of a multi-arch image: ARCH (linux) or OS/ARCH[/VARIANT]; default: every platform')
@@ -50,6 +47,13 @@ Examples:
   $ berth certify --policy root --ubi-layers ./ubi-layers.json docker-archive:./app.tar:example/app:1.0`,
     )
     .action(async (image: string, opts: Record<string, unknown>, cmd: Command) => {
+      // Loaded here, not at the top: the checks and the client library are most of the CLI's start-up time otherwise.
+      const [{ certifyImage, DEFAULT_LIBRARY }, { parsePolicy }, { formatJson, formatJunit, formatText }, { formatPlatform }] = await Promise.all([
+        import('../../certify/certify.js'),
+        import('../../certify/policy.js'),
+        import('../../certify/report.js'),
+        import('../../client/platform.js'),
+      ]);
       const run = await certifyImage(image, {
         registry: registryOptions(opts),
         policy: parsePolicy(certificationPolicy(cmd)),

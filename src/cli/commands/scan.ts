@@ -1,11 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { openImage } from '../../client/image.js';
-import { openSource } from '../../client/open.js';
 import type { PlatformSpec } from '../../client/platform.js';
-import { loadAdvisories } from '../../scan/advisories/load.js';
-import { MemoryAdvisoryStore } from '../../scan/advisories/store.js';
 import type { Grade } from '../../scan/health-index.js';
-import { scanImage, type ScanReport } from '../../scan/scan.js';
+import type { ScanReport } from '../../scan/scan.js';
 import type { CliIo } from '../main.js';
 import { goJson } from '../output.js';
 import { addRegistryFlags, registryOptions } from '../registry-flags.js';
@@ -75,6 +71,14 @@ Examples:
   $ berth scan --platform linux/arm64 docker://quay.io/team/multi:v2 --advisories ./advisories`,
     )
     .action(async (image: string, opts: Record<string, unknown>, cmd: Command) => {
+      // Loaded here, not at the top: the scanner and the client library are most of the CLI's start-up time otherwise.
+      const [{ openImage }, { openSource }, { loadAdvisories }, { MemoryAdvisoryStore }, { scanImage }] = await Promise.all([
+        import('../../client/image.js'),
+        import('../../client/open.js'),
+        import('../../scan/advisories/load.js'),
+        import('../../scan/advisories/store.js'),
+        import('../../scan/scan.js'),
+      ]);
       const store = new MemoryAdvisoryStore();
       for (const p of opts.advisories as string[]) await store.import(loadAdvisories(p), { source: p });
       const registry = registryOptions(opts, undefined, opts.retryTimes as number | undefined);
