@@ -8,6 +8,7 @@ import { deleteCommand, listTagsCommand, manifestDigestCommand } from './command
 import { moreCommands } from './commands/more.js';
 import { imageCommands } from './commands/image.js';
 import { scanCommand } from './commands/scan.js';
+import { apiCommands } from './commands/api.js';
 import { certifyCommand } from './commands/certify.js';
 import { exitCodeOf } from './run.js';
 
@@ -42,7 +43,7 @@ Examples:
   program.addCommand(listTagsCommand(io));
   program.addCommand(deleteCommand());
   program.addCommand(manifestDigestCommand(io));
-  for (const c of [...moreCommands(io), ...imageCommands(io)]) program.addCommand(c);
+  for (const c of [...moreCommands(io), ...imageCommands(io), ...apiCommands(io)]) program.addCommand(c);
   program.addCommand(certifyCommand(io));
   program.addCommand(scanCommand(io));
   return program;

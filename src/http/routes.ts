@@ -5,6 +5,7 @@ import { deleteManifestHandler, getOrHeadManifest, putManifestHandler } from './
 import { getCatalog, getReferrers, getTags } from './listings.js';
 import { getBase, getHealthz, getMetrics, getReadyz } from './ops.js';
 import { getToken, postToken } from './token.js';
+import { handleApi } from './api/index.js';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -42,6 +43,8 @@ export const ROUTES: Route[] = [
   { name: 'healthz', pattern: /^\/healthz$/, methods: { GET: getHealthz, HEAD: getHealthz } },
   { name: 'readyz', pattern: /^\/readyz$/, methods: { GET: getReadyz, HEAD: getReadyz } },
   { name: 'metrics', pattern: /^\/metrics$/, methods: { GET: getMetrics } },
+  // The management API routes its own paths (src/http/api/routes.ts).
+  { name: 'api', pattern: /^\/api\/v1\//, methods: { GET: handleApi, POST: handleApi, PUT: handleApi, PATCH: handleApi, DELETE: handleApi } },
 ];
 
 export interface RouteMatch {

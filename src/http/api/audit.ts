@@ -59,6 +59,8 @@ export async function queryAudit(r: ApiRequest): Promise<ApiResponse> {
       if (!(await r.auth.access.isNamespaceAdmin(p, q.namespace))) throw new ApiError('FORBIDDEN', `you do not administer ${q.namespace}`);
     }
   }
+  // What this node has not written yet (audit writes are batched) belongs in the answer: read your writes.
+  await r.auth.flushAudit();
   const events = await r.auth.accounts.queryAudit(q);
   const limit = q.limit!;
   return ok({ events: events.map(eventJson), ...(events.length === limit && limit > 0 ? { next: events[events.length - 1]!.id } : {}) });

@@ -95,6 +95,8 @@ export async function updateRepository(r: ApiRequest): Promise<ApiResponse> {
 export async function deleteRepository(r: ApiRequest): Promise<ApiResponse> {
   const view = await adminRepo(r, r.params.repo!);
   await r.auth.accounts.deleteRepository(view.repo);
+  // The next push must give it settings again.
+  r.auth.forgetRepository(view.repo);
   audit(r, { action: 'repo_delete', namespace: view.namespace, repo: view.repo });
   return noContent();
 }

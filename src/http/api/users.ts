@@ -39,13 +39,15 @@ export async function changeOwnPassword(r: ApiRequest): Promise<ApiResponse> {
   const rec = await r.auth.accounts.getUser(p.name);
   if (!rec) throw new ApiError('UNAUTHORIZED', 'the account no longer exists');
   // The current password, not an app token: whoever holds a token must not be able to take the account over.
-  // Wrong guesses count against the same throttle as failed logins.
+  // Wrong guesses count against the same throttles as failed logins.
+  const account = [p.name];
   const ip = r.ctx.req.socket.remoteAddress;
-  const keys = [`account:${p.name}`, ...(ip ? [`ip:${ip}`] : [])];
-  const wait = r.auth.throttle.retryAfter(keys);
+  const address = ip ? [ip] : [];
+  const wait = Math.max(r.auth.throttle.retryAfter(account), r.auth.addressThrottle.retryAfter(address));
   if (wait > 0) throw new ApiError('TOO_MANY_REQUESTS', 'too many failed attempts; try again later', { headers: { 'Retry-After': String(Math.ceil(wait / 1000)) } });
   if (!(await verifyPassword(current, rec.passwordHash))) {
-    r.auth.throttle.failure(keys);
+    r.auth.throttle.failure(account);
+    r.auth.addressThrottle.failure(address);
     audit(r, { action: 'login_failure', detail: { reason: 'wrong current password on password change' } });
     throw new ApiError('FORBIDDEN', 'the current password is wrong');
   }
