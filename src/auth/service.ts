@@ -129,6 +129,23 @@ export class AuthService {
     return principal;
   }
 
+  /**
+   * Checks a user's password itself (never an app token), with the same throttling and audit as a login: for
+   * operations that must prove the password, such as changing it. Throws `THROTTLED` or `INVALID_CREDENTIALS`.
+   */
+  async checkPassword(username: string, password: string, ip?: string, reason = 'wrong password'): Promise<void> {
+    const account = [username];
+    const address = ip ? [ip] : [];
+    const wait = Math.max(this.throttle.retryAfter(account), this.addressThrottle.retryAfter(address));
+    if (wait > 0) throw new AuthError('THROTTLED', 'too many failed attempts; try again later', Math.ceil(wait / 1000));
+    const user = await this.accounts.getUser(username);
+    if (user && (await verifyPassword(password, user.passwordHash))) return;
+    this.throttle.failure(account);
+    this.addressThrottle.failure(address);
+    this.audit({ action: 'login_failure', actor: username, actorKind: 'user', ip, detail: { reason } });
+    throw new AuthError('INVALID_CREDENTIALS', 'the password is wrong');
+  }
+
   /** Forgets cached credential checks, after a password, token or robot change. */
   forgetCredentials(): void {
     this.#basicCache.clear();
@@ -168,6 +185,11 @@ export class AuthService {
     for (const s of scopes) {
       if (s.type === 'registry' && s.name === 'catalog') {
         out.push({ type: 'registry', name: 'catalog', actions: ['*'] });
+        continue;
+      }
+      if (s.type === 'registry' && s.name === 'api') {
+        // The management API acts as the user; robots pull and push, they do not manage.
+        out.push({ type: 'registry', name: 'api', actions: p.kind === 'user' ? ['*'] : [] });
         continue;
       }
       if (s.type !== 'repository') continue;
@@ -217,7 +239,8 @@ export class AuthService {
 
   /**
    * What a `Bearer` credential on the management API stands for: an app token (`berth_app_…`), or a registry
-   * token. For a user, the superuser flag is read from the store.
+   * token that was granted `registry:api:*` (a token asked for a repository's pull is no key to the API). For a
+   * user, the superuser flag is read from the store, so a deleted user's token stops working at once.
    */
   async bearer(token: string): Promise<Principal> {
     if (token.startsWith(APP_PREFIX)) {
@@ -226,8 +249,9 @@ export class AuthService {
       if (!p) throw new AuthError('INVALID_TOKEN', 'invalid or revoked token');
       return p;
     }
-    const { principal } = await this.verifyToken(token);
-    if (principal.kind !== 'user') return principal;
+    const { principal, tokenAccess } = await this.verifyToken(token);
+    const api = tokenAccess?.some((e) => e.type === 'registry' && e.name === 'api' && e.actions.includes('*'));
+    if (!api || principal.kind !== 'user') throw new AuthError('INVALID_TOKEN', 'this token does not grant the management API: ask for scope registry:api:*');
     const p = await this.userPrincipal(principal.name);
     if (!p) throw new AuthError('INVALID_TOKEN', 'the token’s user no longer exists');
     return p;

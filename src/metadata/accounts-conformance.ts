@@ -216,7 +216,7 @@ export function describeAccountStore(name: string, factory: () => Promise<Metada
         await a.createUser({ name: u, passwordHash: 'h' });
         const id1 = randomBytes(8).toString('hex');
         const id2 = randomBytes(8).toString('hex');
-        await a.createToken({ id: id1, owner: u, kind: 'app', name: 'ci', secretHash: 's1', scope: 'repo:read', now: new Date(1000) });
+        await a.createToken({ id: id1, owner: u, kind: 'app', name: 'ci', secretHash: 's1', now: new Date(1000) });
         await a.createToken({ id: id2, owner: u, kind: 'refresh', name: 'login', secretHash: 's2', expiresAt: new Date(5000), now: new Date(2000) });
         await rejects(a.createToken({ id: id1, owner: u, kind: 'app', name: 'dup', secretHash: 'x' }), 'CONFLICT');
         await rejects(a.createToken({ id: 'x' + id1, owner: unique('ghost'), kind: 'app', name: 'x', secretHash: 'x' }), 'NOT_FOUND');

@@ -69,7 +69,6 @@ export function accountsSchema(dialect: 'sqlite' | 'postgres'): string {
       kind          TEXT    NOT NULL,
       name          TEXT    NOT NULL,
       secret_hash   TEXT    NOT NULL,
-      scope         TEXT,
       expires_at    BIGINT,
       created_at    BIGINT  NOT NULL,
       last_used_at  BIGINT

@@ -320,9 +320,9 @@ export class SqlAccountStore implements AccountStore {
     const at = ms(t.now);
     try {
       await this.db.run(
-        `INSERT INTO user_tokens (id, owner, kind, name, secret_hash, scope, expires_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [t.id, t.owner, t.kind, t.name, t.secretHash, t.scope ?? null, t.expiresAt?.getTime() ?? null, at],
+        `INSERT INTO user_tokens (id, owner, kind, name, secret_hash, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [t.id, t.owner, t.kind, t.name, t.secretHash, t.expiresAt?.getTime() ?? null, at],
       );
     } catch (err) {
       mapConstraintError(err, `token ${t.id} of ${t.owner}`);
@@ -434,7 +434,7 @@ export class SqlAccountStore implements AccountStore {
 const USER_SELECT = 'SELECT u.name, u.password_hash, u.superuser, n.email, n.created_at FROM users u JOIN namespaces n ON n.name = u.name';
 const ROBOT_SELECT = 'SELECT name, namespace, token_hash, description, expires_at, created_at FROM robots';
 const REPO_SELECT = 'SELECT repo, namespace, visibility, description, created_by, created_at FROM repository_settings';
-const TOKEN_SELECT = 'SELECT id, owner, kind, name, secret_hash, scope, expires_at, created_at, last_used_at FROM user_tokens';
+const TOKEN_SELECT = 'SELECT id, owner, kind, name, secret_hash, expires_at, created_at, last_used_at FROM user_tokens';
 
 interface UserRow {
   name: string;
@@ -484,7 +484,6 @@ interface TokenRow {
   kind: string;
   name: string;
   secret_hash: string;
-  scope: string | null;
   expires_at: number | null;
   created_at: number;
   last_used_at: number | null;
@@ -544,7 +543,6 @@ function toToken(r: TokenRow): TokenRecord {
     kind: r.kind as TokenKind,
     name: r.name,
     secretHash: r.secret_hash,
-    scope: r.scope ?? undefined,
     expiresAt: date(r.expires_at),
     createdAt: new Date(Number(r.created_at)),
     lastUsedAt: date(r.last_used_at),

@@ -180,8 +180,6 @@ export interface NewToken {
   kind: TokenKind;
   name: string;
   secretHash: string;
-  /** Space-separated scopes the token is limited to; empty means what the owner may do. */
-  scope?: string;
   expiresAt?: Date;
   now?: Date;
 }

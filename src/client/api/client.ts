@@ -55,7 +55,8 @@ export class ApiClient {
       body = Buffer.from(JSON.stringify(opts.body));
       headers['content-type'] = 'application/json';
     }
-    const res = await client.request({ method, path: full, scopes: [], headers, ...(body ? { body } : {}) });
+    // A registry token for the API must be asked for by name: Berth refuses tokens scoped to repositories there.
+    const res = await client.request({ method, path: full, scopes: ['registry:api:*'], headers, ...(body ? { body } : {}) });
     const what = `${this.registry}: ${method} ${full.split('?', 1)[0]}`;
     if (res.status >= 200 && res.status < 300) {
       const chunks: Buffer[] = [];

@@ -84,7 +84,6 @@ export interface Token {
   id: string;
   name: string;
   kind: 'app' | 'refresh';
-  scope?: string;
   createdAt: string;
   expiresAt?: string;
   lastUsedAt?: string;

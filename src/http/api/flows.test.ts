@@ -385,12 +385,17 @@ for (const store of STORES) {
       assert.deepEqual((await lastEvent('action=app_token_revoke')).detail, { id: made.id, name: 'laptop' });
     });
 
-    it('registry tokens from the token endpoint work as Bearer on the API', async () => {
-      const res = await fetch(`${reg.url}/v2/auth?service=${TEST_AUTH_CONFIG.service}`, { headers: { authorization: BOB } });
-      assert.equal(res.status, 200);
-      const { token } = (await res.json()) as { token: string };
-      const me = await expect<Me>(200, 'GET', '/user', `Bearer ${token}`);
+    it('registry tokens work as Bearer on the API only when granted registry:api:*', async () => {
+      const tokenFor = async (scope: string): Promise<string> => {
+        const res = await fetch(`${reg.url}/v2/auth?service=${TEST_AUTH_CONFIG.service}${scope}`, { headers: { authorization: BOB } });
+        assert.equal(res.status, 200);
+        return ((await res.json()) as { token: string }).token;
+      };
+      const me = await expect<Me>(200, 'GET', '/user', `Bearer ${await tokenFor('&scope=registry:api:*')}`);
       assert.deepEqual([me.kind, me.name], ['user', 'bob']);
+      // A token asked for a repository (or for nothing) is no key to the API.
+      await expect(401, 'GET', '/user', `Bearer ${await tokenFor('&scope=repository:bob/x:pull')}`);
+      await expect(401, 'GET', '/user', `Bearer ${await tokenFor('')}`);
     });
 
     it('audit log: filters by namespace, repository, actor, action and time, and pages', async () => {

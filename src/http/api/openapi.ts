@@ -127,7 +127,7 @@ const SCHEMAS: Json = {
   Token: {
     type: 'object',
     required: ['id', 'name', 'kind', 'createdAt'],
-    properties: { id: { type: 'string' }, name: { type: 'string' }, kind: { type: 'string', enum: ['app', 'refresh'] }, scope: { type: 'string' }, createdAt: DATE, expiresAt: DATE, lastUsedAt: DATE },
+    properties: { id: { type: 'string' }, name: { type: 'string' }, kind: { type: 'string', enum: ['app', 'refresh'] }, createdAt: DATE, expiresAt: DATE, lastUsedAt: DATE },
   },
   TokenWithSecret: {
     allOf: [ref('Token'), { type: 'object', required: ['token'], properties: { token: { type: 'string', description: '`berth_app_…`. Shown this once.' } } }],

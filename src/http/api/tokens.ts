@@ -14,7 +14,6 @@ function tokenJson(t: TokenRecord) {
     id: t.id,
     name: t.name,
     kind: t.kind,
-    ...(t.scope ? { scope: t.scope } : {}),
     createdAt: iso(t.createdAt),
     ...(t.expiresAt ? { expiresAt: iso(t.expiresAt) } : {}),
     ...(t.lastUsedAt ? { lastUsedAt: iso(t.lastUsedAt) } : {}),

@@ -1,4 +1,5 @@
-import { hashPassword, verifyPassword } from '../../auth/secrets.js';
+import { hashPassword } from '../../auth/secrets.js';
+import { AuthError } from '../../auth/errors.js';
 import type { UserRecord } from '../../metadata/accounts.js';
 import { ApiError } from './errors.js';
 import { parseName, requireSuperuser, requireUser } from './guard.js';
@@ -40,15 +41,11 @@ export async function changeOwnPassword(r: ApiRequest): Promise<ApiResponse> {
   if (!rec) throw new ApiError('UNAUTHORIZED', 'the account no longer exists');
   // The current password, not an app token: whoever holds a token must not be able to take the account over.
   // Wrong guesses count against the same throttles as failed logins.
-  const account = [p.name];
-  const ip = r.ctx.req.socket.remoteAddress;
-  const address = ip ? [ip] : [];
-  const wait = Math.max(r.auth.throttle.retryAfter(account), r.auth.addressThrottle.retryAfter(address));
-  if (wait > 0) throw new ApiError('TOO_MANY_REQUESTS', 'too many failed attempts; try again later', { headers: { 'Retry-After': String(Math.ceil(wait / 1000)) } });
-  if (!(await verifyPassword(current, rec.passwordHash))) {
-    r.auth.throttle.failure(account);
-    r.auth.addressThrottle.failure(address);
-    audit(r, { action: 'login_failure', detail: { reason: 'wrong current password on password change' } });
+  try {
+    await r.auth.checkPassword(p.name, current, r.ctx.req.socket.remoteAddress, 'wrong current password on password change');
+  } catch (err) {
+    if (!(err instanceof AuthError)) throw err;
+    if (err.code === 'THROTTLED') throw new ApiError('TOO_MANY_REQUESTS', err.message, { headers: { 'Retry-After': String(err.retryAfterSeconds ?? 1) } });
     throw new ApiError('FORBIDDEN', 'the current password is wrong');
   }
   await r.auth.accounts.updateUser(p.name, { passwordHash: await hashPassword(password) });
