@@ -80,6 +80,18 @@ export function describeAccountStore(name: string, factory: () => Promise<Metada
         assert.ok((await a.listOrganizations()).some((o) => o.name === org));
       });
 
+      it('refuses to delete the last administrator of an organisation, and allows it once there is another', async () => {
+        const { org, owner } = await newOrg(a);
+        await rejects(a.deleteUser(owner), 'CONFLICT');
+        assert.ok(await a.getUser(owner));
+        const second = unique('second');
+        await a.createUser({ name: second, passwordHash: 'h' });
+        await a.putTeam({ org, name: 'admins', role: 'admin' });
+        await a.addTeamMember(org, 'admins', second);
+        assert.equal(await a.deleteUser(owner), true);
+        assert.deepEqual(await a.listTeamMembers(org, 'owners'), []);
+      });
+
       it('refuses an organisation whose owner does not exist', async () => {
         const org = unique('org');
         await rejects(a.createOrganization({ name: org, owner: unique('nobody') }), 'NOT_FOUND');

@@ -115,6 +115,19 @@ export class SqlAccountStore implements AccountStore {
     if (Number(repos[0]?.n ?? 0) > 0) {
       throw new MetadataError('CONFLICT', `${kind} ${name} still has repositories; delete them first`);
     }
+    if (kind === 'user') {
+      // An organisation must keep an administrator: refuse to delete its last one.
+      const orphaned = await this.db.all<{ org: string }>(
+        `SELECT DISTINCT m.org FROM team_members m JOIN teams t ON t.org = m.org AND t.name = m.team
+          WHERE m.username = $1 AND t.role = 'admin'
+            AND NOT EXISTS (SELECT 1 FROM team_members m2 JOIN teams t2 ON t2.org = m2.org AND t2.name = m2.team
+                             WHERE m2.org = m.org AND t2.role = 'admin' AND m2.username <> $1)`,
+        [name],
+      );
+      if (orphaned.length > 0) {
+        throw new MetadataError('CONFLICT', `user ${name} is the last administrator of ${orphaned.map((o) => o.org).join(', ')}; add another first`);
+      }
+    }
     const [, , , deleted] = await this.db.batch([
       ["DELETE FROM repository_permissions WHERE subject_kind = 'robot' AND subject IN (SELECT name FROM robots WHERE namespace = $1)", [name]],
       ["DELETE FROM repository_permissions WHERE subject_kind = 'team' AND subject IN (SELECT org || '/' || name FROM teams WHERE org = $1)", [name]],

@@ -22,7 +22,8 @@ export interface AccountStore {
   updateUser(name: string, change: { passwordHash?: string; email?: string; superuser?: boolean }): Promise<void>;
   /**
    * Deletes the user with its team memberships, permissions, tokens and robots. Refuses (CONFLICT) while
-   * repositories exist in the user's namespace. Returns false when there was no such user.
+   * repositories exist in the user's namespace, or when the user is the last administrator of an organisation.
+   * Returns false when there was no such user.
    */
   deleteUser(name: string): Promise<boolean>;
   getNamespace(name: string): Promise<NamespaceRecord | undefined>;
