@@ -25,6 +25,7 @@ export function peek(stream: Readable, n: number): Promise<Buffer> {
       stream.off('readable', onReadable);
       stream.off('end', onEnd);
       stream.off('error', onError);
+      stream.off('close', onClose);
     };
     const onReadable = () => {
       const b = stream.read(n) as Buffer | null;
@@ -41,9 +42,17 @@ export function peek(stream: Readable, n: number): Promise<Buffer> {
       cleanup();
       reject(err);
     };
+    // A stream destroyed without an error (an aborted read) emits neither 'end' nor 'error': without this the
+    // promise would never settle, and nothing would keep the process waiting for it.
+    const onClose = () => {
+      cleanup();
+      reject(stream.errored ?? new ClientError('NETWORK_ERROR', 'the stream closed before its first bytes arrived'));
+    };
+    if (stream.destroyed) return onClose();
     stream.on('readable', onReadable);
     stream.on('end', onEnd);
     stream.on('error', onError);
+    stream.on('close', onClose);
   });
 }
 

@@ -149,9 +149,12 @@ export async function* readTar(input: Readable, where = 'tar stream'): AsyncGene
           if (buf.length === 0 && !(await fill(1))) throw new ClientError('ARCHIVE_INVALID', `${where}: truncated data of ${h.name}`);
           const chunk = take(Math.min(left, buf.length));
           left -= chunk.length;
-          if (!body.write(chunk)) await new Promise<void>((resolve) => body.once('drain', resolve));
+          // A consumer that destroyed the body (it gave up, or was aborted) never drains it: skip the rest of the
+          // entry then, instead of waiting for a 'drain' that will not come.
+          if (body.destroyed) continue;
+          if (!body.write(chunk)) await drainedOrClosed(body);
         }
-        body.end();
+        if (!body.destroyed) body.end();
         const pad = Math.ceil(size / BLOCK) * BLOCK - size;
         if (pad > 0 && !(await fill(pad))) throw new ClientError('ARCHIVE_INVALID', `${where}: truncated tar`);
         take(pad);
@@ -165,4 +168,17 @@ export async function* readTar(input: Readable, where = 'tar stream'): AsyncGene
   } finally {
     await it.return?.();
   }
+}
+
+/** Resolves on 'drain', or on 'close' when the reader destroyed the stream instead. */
+function drainedOrClosed(stream: PassThrough): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
