@@ -74,6 +74,36 @@ export interface Config {
     /** The longest lock after failed logins. */
     maxLockout: string;
   };
+  /** Vulnerability scanning of pushed images (docs/scanning.md). */
+  scan: {
+    /** Scan every pushed image manifest and index in the background. */
+    enabled: boolean;
+    /** Manifests scanned at the same time on each node. */
+    concurrency: number;
+    /** How often an idle node looks for queued scans and stale grades. */
+    pollInterval: string;
+    /** How long a node holds a claimed scan before another node may take it over (renewed while it runs). */
+    leaseTime: string;
+    /** Attempts before a scan that keeps failing on storage errors is recorded as failed. */
+    maxAttempts: number;
+  };
+  /** Certification of pushed tags in the background, and auto-publish (docs/certification.md). */
+  certify: {
+    /** Certify every pushed tag, and publish where repositories ask for auto-publish. */
+    enabled: boolean;
+    /** Certifications run at the same time on each node (each unpacks an image's layers). */
+    concurrency: number;
+    /** How often an idle node looks for queued certifications and tags ready to auto-publish. */
+    pollInterval: string;
+    /** How long a node holds a claimed certification before another node may take it over (renewed while it runs). */
+    leaseTime: string;
+    /** Attempts before an image that keeps failing on storage errors is recorded as an error. */
+    maxAttempts: number;
+    /** A BasedOnUbi table of UBI top-layer diffIDs (docs/policy/based-on-ubi.md); empty: the shipped one. */
+    ubiLayersFile: string;
+    /** The registry's name in reports (`registry.example.com`); empty: reports name `repository:tag`. */
+    registryName: string;
+  };
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -112,6 +142,8 @@ export const DEFAULT_CONFIG: Config = {
     loginAttempts: 5,
     maxLockout: '5m',
   },
+  scan: { enabled: true, concurrency: 2, pollInterval: '2s', leaseTime: '5m', maxAttempts: 5 },
+  certify: { enabled: true, concurrency: 1, pollInterval: '2s', leaseTime: '10m', maxAttempts: 5, ubiLayersFile: '', registryName: '' },
 };
 
 export class ConfigError extends Error {
@@ -211,6 +243,14 @@ function validate(c: Config): void {
   if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) throw new ConfigError('tls.cert and tls.key must be set together');
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(c.log.level)) throw new ConfigError(`log.level ${c.log.level} is not a level`);
   if (c.limits.maxManifestBytes < 1024) throw new ConfigError('limits.maxManifestBytes must be at least 1024');
+  if (!Number.isInteger(c.scan.concurrency) || c.scan.concurrency < 1) throw new ConfigError('scan.concurrency must be a positive integer');
+  if (!Number.isInteger(c.scan.maxAttempts) || c.scan.maxAttempts < 1) throw new ConfigError('scan.maxAttempts must be a positive integer');
+  if (parseDuration(c.scan.pollInterval, 'scan.pollInterval') < 10) throw new ConfigError('scan.pollInterval must be at least 10ms');
+  if (parseDuration(c.scan.leaseTime, 'scan.leaseTime') < 3000) throw new ConfigError('scan.leaseTime must be at least 3s');
+  if (!Number.isInteger(c.certify.concurrency) || c.certify.concurrency < 1) throw new ConfigError('certify.concurrency must be a positive integer');
+  if (!Number.isInteger(c.certify.maxAttempts) || c.certify.maxAttempts < 1) throw new ConfigError('certify.maxAttempts must be a positive integer');
+  if (parseDuration(c.certify.pollInterval, 'certify.pollInterval') < 10) throw new ConfigError('certify.pollInterval must be at least 10ms');
+  if (parseDuration(c.certify.leaseTime, 'certify.leaseTime') < 3000) throw new ConfigError('certify.leaseTime must be at least 3s');
 }
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT`. */

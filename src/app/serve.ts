@@ -8,6 +8,8 @@ import type { RegistryDeps } from '../registry/deps.js';
 import { isEmbedded, parseDuration, parseListen, type Config } from './config.js';
 import { openRegistry } from './open.js';
 import { AuthService } from '../auth/service.js';
+import { Scanner } from './scanner.js';
+import { startCertifier } from './certifier-serve.js';
 
 export function createLogger(config: Config): Logger {
   return pino({ level: config.log.level, base: { service: 'berth' }, timestamp: pino.stdTimeFunctions.isoTime });
@@ -55,6 +57,11 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
     throw err;
   }
   log.info({ url: server.url, data: resolve(config.data), storage: deps.driver.name, metadata: deps.store.name }, 'berth is serving');
+  const scanner = config.scan.enabled
+    ? new Scanner(deps, { concurrency: config.scan.concurrency, pollIntervalMs: parseDuration(config.scan.pollInterval), leaseMs: parseDuration(config.scan.leaseTime), maxAttempts: config.scan.maxAttempts }, log.child({ component: 'scanner' }))
+    : undefined;
+  scanner?.start();
+  const certifier = startCertifier(deps, config, log);
 
   const gcAbort = new AbortController();
   let running: Promise<GcResult> | undefined;
@@ -82,6 +89,8 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
       gcAbort.abort();
       await server.close(parseDuration(config.shutdownGrace));
       await running?.catch(() => {});
+      await scanner?.stop();
+      await certifier?.stop();
       await auth?.flushAudit();
       await opened.close();
       if (pidFile) await unlink(pidFile).catch(() => {});

@@ -25,6 +25,7 @@ import { blobPull } from './phases/blob-pull.js';
 import { blobPush } from './phases/blob-push.js';
 import { catalog } from './phases/catalog.js';
 import { authCost } from './phases/auth.js';
+import { scanBench } from './phases/scan.js';
 import { copyBench } from './phases/copy.js';
 import { gcCost } from './phases/gc.js';
 import { manifestLoad } from './phases/manifest.js';
@@ -37,17 +38,17 @@ import { LABEL, startBerth, startReference, type RegistryKind, type RunningRegis
 /** In run order. `bigrss` is last so the whole-run RSS figure is not dominated by it. */
 const PHASES: Phase[] = [blobPush, blobPull, smallBlobs, manifestLoad, tagList, catalog, bigBlobRss];
 /**
- * Phases that start their own processes: `copy` (berth copy vs skopeo copy) and `auth` (what authentication
- * costs) run by default; `scaleout` and `gc`
+ * Phases that start their own processes: `copy` (berth copy vs skopeo copy), `auth` (what authentication
+ * costs) and `scan` (scanner speed) run by default; `scaleout` and `gc`
  * need PostgreSQL and nginx, so they run by name or with --scaleout.
  */
-const STANDALONE: StandalonePhase[] = [copyBench, authCost, scaleOut, gcCost];
+const STANDALONE: StandalonePhase[] = [copyBench, authCost, scanBench, scaleOut, gcCost];
 const ALL_NAMES = [...PHASES, ...STANDALONE].map((p) => p.name);
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                 smoke run: 8/24 MiB blobs, 200 small blobs, 500 tags, 200 repos, 3 s load, 64 MiB big blob
   --only a,b              phases to run (default: ${PHASES.map((p) => p.name).join(',')}); also ${STANDALONE.map((p) => p.name).join(',')}
-  --scaleout              also run ${STANDALONE.slice(2).map((p) => p.name).join(' and ')} (PostgreSQL: BERTH_BENCH_POSTGRES_URL,
+  --scaleout              also run ${STANDALONE.slice(3).map((p) => p.name).join(' and ')} (PostgreSQL: BERTH_BENCH_POSTGRES_URL,
                           default postgres://postgres@127.0.0.1:5432/test; scaleout also needs nginx)
   --registries R          both (default) | berth | reference
   --reps N                repetitions per timed measurement, median reported (default 3)
@@ -93,7 +94,7 @@ async function main(): Promise<number> {
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, not ${values.reps}`);
   const wanted = values.only
     ? values.only.split(',').map((s) => s.trim()).filter(Boolean)
-    : [...PHASES.map((p) => p.name), copyBench.name, authCost.name, ...(values.scaleout ? STANDALONE.map((p) => p.name) : [])];
+    : [...PHASES.map((p) => p.name), copyBench.name, authCost.name, scanBench.name, ...(values.scaleout ? STANDALONE.map((p) => p.name) : [])];
   if (values.only && values.scaleout) wanted.push(...STANDALONE.map((p) => p.name));
   const unknown = wanted.filter((n) => !ALL_NAMES.includes(n));
   if (unknown.length) throw new Error(`unknown phase(s) ${unknown.join(', ')}; known: ${ALL_NAMES.join(', ')}`);

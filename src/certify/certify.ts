@@ -15,8 +15,9 @@ import { resolveImage, type OpenOptions } from '../client/open.js';
 import { formatPlatform, resolvePlatform, type PlatformSpec } from '../client/platform.js';
 import type { RegistryTransport } from '../client/transports/registry/transport.js';
 import type { DockerReference } from '../client/transports/registry/reference.js';
+import type { ImageSource } from '../client/transport.js';
 import { runChecks, type Results } from './engine.js';
-import { namingOf } from './naming.js';
+import { namingOf, type ImageNaming } from './naming.js';
 import { checksFor, type PolicyName } from './policy.js';
 import { formatJson, formatJunit, formatText, goMarshalIndent, type TestLibrary } from './report.js';
 import { rpmManifest, type RpmManifest } from './rpm-manifest.js';
@@ -34,6 +35,8 @@ export interface CertifyOptions extends OpenOptions {
   library?: TestLibrary;
   /** Write results.json, results-junit.xml, results.txt, preflight.log and rpm-manifest.json here, one folder per architecture. */
   artifacts?: string;
+  /** Also read each platform's labels into `PlatformRun.labels`. */
+  withLabels?: boolean;
 }
 
 export interface PlatformRun {
@@ -42,6 +45,8 @@ export interface PlatformRun {
   results: Results;
   /** preflight's rpm-manifest.json, when artifacts were asked for and the policy is not a scratch one. */
   rpmManifest?: RpmManifest;
+  /** The image's labels, when `withLabels` was asked for (what a catalog shows). */
+  labels?: Record<string, string>;
 }
 
 export interface CertifyRun {
@@ -76,35 +81,52 @@ async function imagesOf(view: Image | Index, want: PlatformSpec | undefined, sig
 
 /** Certifies `image` (any transport) under `opts.policy` (default `container`). */
 export async function certifyImage(image: string, opts: CertifyOptions = {}): Promise<CertifyRun> {
-  const policy = opts.policy ?? 'container';
-  const library = opts.library ?? DEFAULT_LIBRARY;
-  const baseData = await loadBaseImageData(opts.ubiLayersFile);
   const { ref, transport } = resolveImage(image, opts);
   const naming = namingOf(ref);
   const listTags = ref.transport === 'docker' ? () => firstTagPage(transport as RegistryTransport, ref as DockerReference, opts.signal) : undefined;
   const source = await transport.newSource(ref, opts.signal ? { signal: opts.signal } : {});
   try {
-    const view = await openManifest(source, opts.signal ? { signal: opts.signal } : {});
-    const images = await imagesOf(view, opts.platform, opts.signal);
-    const platforms: PlatformRun[] = [];
-    for (const img of images) {
-      const subject = new Subject({ image: img, naming, baseData, ...(listTags ? { listTags } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-      try {
-        const results = await runChecks(checksFor(policy), subject, naming.display);
-        const p: PlatformRun = { platform: img.platform, digest: img.digest, results };
-        // preflight writes the RPM manifest for every non-scratch run, empty when there is no database.
-        if (opts.artifacts && !policy.startsWith('scratch')) p.rpmManifest = rpmManifest((await subject.rpmDatabase().catch(() => undefined))?.packages ?? []);
-        platforms.push(p);
-      } finally {
-        await subject.close();
-      }
-    }
-    const run: CertifyRun = { image: naming.display, policy, library, platforms, passed: platforms.every((p) => p.results.passed) };
-    if (opts.artifacts) await writeArtifacts(run, opts.artifacts);
-    return run;
+    return await certifySource(source, naming, { ...opts, ...(listTags ? { listTags } : {}) });
   } finally {
     await source.close();
   }
+}
+
+export interface CertifySourceOptions extends Omit<CertifyOptions, keyof OpenOptions> {
+  signal?: AbortSignal;
+  /** HasUniqueTag's tag list (the first page of the repository's tags); without it only the reference's tag counts. */
+  listTags?: () => Promise<string[]>;
+}
+
+/**
+ * Certifies what an open `source` names, as `naming` calls it. This is `certifyImage` without opening a
+ * transport: the registry certifies images from its own storage through a source of its own. The caller
+ * closes the source.
+ */
+export async function certifySource(source: ImageSource, naming: ImageNaming, opts: CertifySourceOptions = {}): Promise<CertifyRun> {
+  const policy = opts.policy ?? 'container';
+  const library = opts.library ?? DEFAULT_LIBRARY;
+  const baseData = await loadBaseImageData(opts.ubiLayersFile);
+  const { listTags } = opts;
+  const view = await openManifest(source, opts.signal ? { signal: opts.signal } : {});
+  const images = await imagesOf(view, opts.platform, opts.signal);
+  const platforms: PlatformRun[] = [];
+  for (const img of images) {
+    const subject = new Subject({ image: img, naming, baseData, ...(listTags ? { listTags } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    try {
+      const results = await runChecks(checksFor(policy), subject, naming.display);
+      const p: PlatformRun = { platform: img.platform, digest: img.digest, results };
+      // preflight writes the RPM manifest for every non-scratch run, empty when there is no database.
+      if (opts.artifacts && !policy.startsWith('scratch')) p.rpmManifest = rpmManifest((await subject.rpmDatabase().catch(() => undefined))?.packages ?? []);
+      if (opts.withLabels) p.labels = await subject.labels().catch(() => ({}));
+      platforms.push(p);
+    } finally {
+      await subject.close();
+    }
+  }
+  const run: CertifyRun = { image: naming.display, policy, library, platforms, passed: platforms.every((p) => p.results.passed) };
+  if (opts.artifacts) await writeArtifacts(run, opts.artifacts);
+  return run;
 }
 
 /** The artifact folder of a platform: its architecture (and variant when two images share one), as preflight names them. */

@@ -8,8 +8,10 @@ import { deleteCommand, listTagsCommand, manifestDigestCommand } from './command
 import { moreCommands } from './commands/more.js';
 import { imageCommands } from './commands/image.js';
 import { scanCommand } from './commands/scan.js';
+import { advisoriesCommand } from './commands/advisories.js';
 import { apiCommands } from './commands/api.js';
 import { certifyCommand } from './commands/certify.js';
+import { publishCommands } from './commands/publish.js';
 import { exitCodeOf } from './run.js';
 
 /** Builds the `berth` command tree. Output goes through `io`, so tests can capture it. */
@@ -45,7 +47,9 @@ Examples:
   program.addCommand(manifestDigestCommand(io));
   for (const c of [...moreCommands(io), ...imageCommands(io), ...apiCommands(io)]) program.addCommand(c);
   program.addCommand(certifyCommand(io));
+  for (const c of publishCommands(io)) program.addCommand(c);
   program.addCommand(scanCommand(io));
+  program.addCommand(advisoriesCommand(io));
   return program;
 }
 

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { describeMetadataStore } from './conformance.js';
 import { describeAccountStore } from './accounts-conformance.js';
+import { describeScanStore } from './scans-conformance.js';
+import { describeCertStore } from './certs-conformance.js';
 import { SKIP_POSTGRES, openTestPostgresStore } from './postgres/testing.js';
 import { SqliteStore } from './sqlite/store.js';
 import type { MetadataStore } from './store.js';
@@ -33,4 +35,6 @@ const STORES: StoreUnderTest[] = [
 for (const store of STORES) {
   describeMetadataStore(store.name, store.factory, { skip: store.skip, queueDepth: (s) => s.queueDepth() });
   describeAccountStore(store.name, store.factory, { skip: store.skip });
+  describeScanStore(store.name, store.factory, { skip: store.skip });
+  describeCertStore(store.name, store.factory, { skip: store.skip });
 }

@@ -1,5 +1,7 @@
 import type { Digest } from '../content/digest.js';
 import type { AccountStore } from './accounts.js';
+import type { ScanStore } from './scans.js';
+import type { CertStore } from './certs.js';
 
 /**
  * The metadata store: repositories, which blobs each repository may serve, manifests, tags, referrers and
@@ -16,6 +18,12 @@ export interface MetadataStore {
 
   /** Users, organisations, teams, robots, repository permissions, tokens, signing keys and the audit log. */
   readonly accounts: AccountStore;
+
+  /** Advisories, package inventories, scan results and the scan job queue (see `scans.ts`). */
+  readonly scans: ScanStore;
+
+  /** Certification settings, results, the certification job queue and publications (see `certs.ts`). */
+  readonly certs: CertStore;
 
   // --- repositories -----------------------------------------------------------------------------
 

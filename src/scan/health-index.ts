@@ -62,10 +62,18 @@ function dropAge(severity: Counted, grade: Grade): number | undefined {
 const worse = (a: Grade, b: Grade): Grade => (ORDER.indexOf(a) >= ORDER.indexOf(b) ? a : b);
 
 export function healthIndex(findings: readonly Finding[], now: Date = new Date()): HealthIndex {
-  const counted = findings.filter((f): f is Finding & { severity: Counted; fixedVersion: string } => (f.severity === 'Critical' || f.severity === 'Important') && f.fixedVersion !== undefined);
+  return healthIndexAt(findings, now).health;
+}
+
+/**
+ * `healthIndex`, with the exact moment the grade next drops (`nextDropDate` is its day): a registry re-grades
+ * stored images at that moment.
+ */
+export function healthIndexAt(findings: readonly Pick<Finding, 'severity' | 'fixedVersion' | 'published' | 'advisory'>[], now: Date = new Date()): { health: HealthIndex; nextDropAt?: Date } {
+  const counted = findings.filter((f): f is typeof f & { severity: Counted; fixedVersion: string } => (f.severity === 'Critical' || f.severity === 'Important') && f.fixedVersion !== undefined);
   const dated = counted.filter((f) => f.published !== undefined && !Number.isNaN(Date.parse(f.published)));
   const undated = counted.length - dated.length;
-  if (dated.length === 0) return { grade: 'A', reason: undated ? `no dated unapplied Critical or Important fixes (${undated} undated)` : 'no unapplied Critical or Important fixes', undated };
+  if (dated.length === 0) return { health: { grade: 'A', reason: undated ? `no dated unapplied Critical or Important fixes (${undated} undated)` : 'no unapplied Critical or Important fixes', undated } };
   let grade: Grade = 'A';
   let worst: NonNullable<HealthIndex['worst']> | undefined;
   for (const f of dated) {
@@ -91,6 +99,7 @@ export function healthIndex(findings: readonly Finding[], now: Date = new Date()
     worst: worst!,
     undated,
   };
-  if (next !== undefined) out.nextDropDate = new Date(next).toISOString().slice(0, 10);
-  return out;
+  if (next === undefined) return { health: out };
+  out.nextDropDate = new Date(next).toISOString().slice(0, 10);
+  return { health: out, nextDropAt: new Date(next) };
 }

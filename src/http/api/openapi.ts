@@ -1,4 +1,5 @@
 import { API_ERROR_CODES } from './errors.js';
+import { CERTIFICATION_OPENAPI } from './certification.js';
 import { ok, type ApiRequest, type ApiResponse } from './request.js';
 
 /**
@@ -26,6 +27,7 @@ const DATE = { type: 'string', format: 'date-time' };
 const NAME = { type: 'string', pattern: '^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$', maxLength: 255 };
 
 const SCHEMAS: Json = {
+  ...CERTIFICATION_OPENAPI.schemas,
   Error: {
     type: 'object',
     required: ['error'],
@@ -179,6 +181,7 @@ const RESPONSES: Json = Object.fromEntries(
 );
 
 const PATHS: Json = {
+  ...CERTIFICATION_OPENAPI.paths,
   '/openapi.json': {
     get: { operationId: 'getOpenApi', summary: 'This document', security: [], responses: { '200': { description: 'The OpenAPI document.', content: { 'application/json': {} } } } },
   },
@@ -330,6 +333,17 @@ const PATHS: Json = {
       operationId: 'deleteRepository',
       summary: 'Delete a repository’s settings and permissions (repository admins); its manifests, tags and blobs stay',
       responses: { ...noContent, ...errors(400, 401, 403, 404) },
+    },
+  },
+  '/repositories/{repo}/manifests/{digest}/security': {
+    parameters: [param('repo'), { name: 'digest', in: 'path', required: true, schema: { type: 'string' }, description: 'A manifest digest of the repository.' }],
+    get: {
+      operationId: 'getManifestSecurity',
+      summary: 'Vulnerability findings, Container Health Index grade and next drop date of a manifest (an index rolls up its children)',
+      responses: {
+        '200': { description: 'The scan result, or `status: queued` before the scan.', content: { 'application/json': {} } },
+        '404': { description: 'No such repository or manifest, or a private repository the caller cannot read.' },
+      },
     },
   },
   '/repositories/{repo}/tags': {

@@ -7,6 +7,8 @@ import { listTags } from './tags.js';
 import { createToken, listTokens, revokeToken } from './tokens.js';
 import { queryAudit } from './audit.js';
 import { getOpenApi } from './openapi.js';
+import { CERTIFICATION_ROUTES } from './certification.js';
+import { SECURITY_ROUTE } from './security.js';
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -33,6 +35,8 @@ export const API_PREFIX = '/api/v1';
  * component, percent-decoded.
  */
 export const API_ROUTES: ApiRoute[] = [
+  ...CERTIFICATION_ROUTES,
+  SECURITY_ROUTE,
   { path: '/openapi.json', methods: { GET: { id: 'getOpenApi', handler: getOpenApi, public: true } } },
   { path: '/user', methods: { GET: { id: 'getCurrentUser', handler: getCurrentUser } } },
   { path: '/user/password', methods: { PUT: { id: 'changeOwnPassword', handler: changeOwnPassword } } },

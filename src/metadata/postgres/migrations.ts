@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import { accountsSchema } from '../accounts-schema.js';
+import { scansSchema } from '../scans-schema.js';
+import { certsSchema } from '../certs-schema.js';
 
 /**
  * Versioned schema migrations for the PostgreSQL metadata store: the same tables, columns, queues and
@@ -135,6 +137,8 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   { version: 3, name: 'accounts, permissions, tokens and the audit log', sql: accountsSchema('postgres') },
+  { version: 4, name: 'advisories, package inventories, scan results and the scan queue', sql: scansSchema('postgres') },
+  { version: 5, name: 'certification settings, results, queue and publications', sql: certsSchema('postgres') },
 ];
 
 /** Schema names we accept: plain lower-case identifiers, so they never need quoting anywhere. */

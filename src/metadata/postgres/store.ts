@@ -17,6 +17,10 @@ import { PostgresLocker } from './locker.js';
 import { SCHEMA_RE, migrate } from './migrations.js';
 import type { AccountStore } from '../accounts.js';
 import { SqlAccountStore } from '../accounts-sql.js';
+import type { ScanStore } from '../scans.js';
+import { SqlScanStore } from '../scans-sql.js';
+import type { CertStore } from '../certs.js';
+import { SqlCertStore } from '../certs-sql.js';
 import type { SqlDb } from '../sql.js';
 import { TAG_RECORDS_SQL, toBlob, toManifest, toReferrer, toTag, toUpload, type BlobRow, type ManifestRow, type ReferrerRow, type TagRow, type UploadRow } from '../rows.js';
 
@@ -86,12 +90,16 @@ export class PostgresStore implements MetadataStore {
   #locker: PostgresLocker | undefined;
   #closed: Promise<void> | undefined;
   readonly accounts: AccountStore;
+  readonly scans: ScanStore;
+  readonly certs: CertStore;
 
   private constructor(pool: pg.Pool, opts: PostgresStoreOptions, schema: string) {
     this.#pool = pool;
     this.#opts = opts;
     this.#schema = schema;
     this.accounts = new SqlAccountStore(this.#sql());
+    this.scans = new SqlScanStore(this.#sql());
+    this.certs = new SqlCertStore(this.#sql());
   }
 
   /** `SqlDb` over the pool; a batch is one transaction. */

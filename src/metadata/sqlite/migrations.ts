@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
 import { accountsSchema } from '../accounts-schema.js';
+import { scansSchema } from '../scans-schema.js';
+import { certsSchema } from '../certs-schema.js';
 
 /**
  * Versioned schema migrations for the SQLite metadata store.
@@ -162,6 +164,8 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   { version: 3, name: 'accounts, permissions, tokens and the audit log', sql: accountsSchema('sqlite') },
+  { version: 4, name: 'advisories, package inventories, scan results and the scan queue', sql: scansSchema('sqlite') },
+  { version: 5, name: 'certification settings, results, queue and publications', sql: certsSchema('sqlite') },
 ];
 
 /**

@@ -15,6 +15,10 @@ import type {
 import { migrate } from './migrations.js';
 import type { AccountStore } from '../accounts.js';
 import { SqlAccountStore } from '../accounts-sql.js';
+import type { ScanStore } from '../scans.js';
+import { SqlScanStore } from '../scans-sql.js';
+import type { CertStore } from '../certs.js';
+import { SqlCertStore } from '../certs-sql.js';
 import type { SqlDb } from '../sql.js';
 import { TAG_RECORDS_SQL, toBlob, toManifest, toReferrer, toTag, toUpload, type BlobRow, type ManifestRow, type ReferrerRow, type TagRow, type UploadRow } from '../rows.js';
 
@@ -46,6 +50,8 @@ export class SqliteStore implements MetadataStore {
   readonly #s: Statements;
   readonly #tx: ReturnType<typeof prepareTransactions>;
   readonly accounts: AccountStore;
+  readonly scans: ScanStore;
+  readonly certs: CertStore;
   private readonly accountsSql: SqlDb;
 
   private constructor(db: Database.Database) {
@@ -54,6 +60,8 @@ export class SqliteStore implements MetadataStore {
     this.#tx = prepareTransactions(db, this.#s);
     this.accountsSql = sqliteSql(db);
     this.accounts = new SqlAccountStore(this.accountsSql);
+    this.scans = new SqlScanStore(this.accountsSql);
+    this.certs = new SqlCertStore(this.accountsSql);
   }
 
   /**

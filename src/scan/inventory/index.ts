@@ -28,6 +28,19 @@ const DPKG_STATUS = 'var/lib/dpkg/status';
 const DPKG_STATUS_D = 'var/lib/dpkg/status.d/';
 const CONTENT_MANIFESTS = 'root/buildinfo/content_manifests/';
 
+/**
+ * Every path (or directory, ending in `/`) the inventory reads, before symlinks: what a per-layer extract
+ * must keep (`scan/layer-extract.ts`).
+ */
+export const INVENTORY_PATHS: readonly string[] = [
+  ...OS_RELEASE,
+  ...APK,
+  DPKG_STATUS,
+  DPKG_STATUS_D,
+  CONTENT_MANIFESTS,
+  ...RPMDB_PATHS.flatMap((r) => (r.format === 'sqlite' ? [r.path, `${r.path}-wal`] : [r.path])),
+];
+
 /** True for every file the inventory reads. */
 export function isInventoryFile(path: string): boolean {
   if (OS_RELEASE.includes(path) || APK.includes(path) || path === DPKG_STATUS) return true;
