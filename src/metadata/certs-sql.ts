@@ -11,7 +11,7 @@ import type {
   NewCertResult,
   PublicationRecord,
 } from './certs.js';
-import type { SqlDb } from './sql.js';
+import { sqlIn, sqlList, type SqlDb } from './sql.js';
 
 /**
  * `CertStore` over either SQL engine (migration 5 of each store creates the tables). One implementation, so
@@ -28,14 +28,6 @@ export class SqlCertStore implements CertStore {
     this.#pg = db.dialect === 'postgres';
   }
 
-  /** SQL for "the values of list parameter `$n`". */
-  #in(n: number): string {
-    return this.#pg ? `(SELECT unnest($${n}::text[]))` : `(SELECT value FROM json_each($${n}))`;
-  }
-
-  #list(values: readonly string[]): unknown {
-    return this.#pg ? [...values] : JSON.stringify(values);
-  }
 
   // --- settings ------------------------------------------------------------------------------------------
 
@@ -84,8 +76,8 @@ export class SqlCertStore implements CertStore {
     const out = new Map<string, CertSummary>();
     if (digests.length === 0) return out;
     const rows = await this.db.all<ResultRow>(
-      `SELECT digest, tag, policy, status, passed, certified_at FROM cert_results WHERE repo = $1 AND digest IN ${this.#in(2)}`,
-      [repo, this.#list([...new Set(digests)])],
+      `SELECT digest, tag, policy, status, passed, certified_at FROM cert_results WHERE repo = $1 AND digest IN ${sqlIn(this.db, 2)}`,
+      [repo, sqlList(this.db, [...new Set(digests)])],
     );
     for (const row of rows) out.set(row.digest, toSummary(row));
     return out;

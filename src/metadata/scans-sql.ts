@@ -14,14 +14,13 @@ import type {
   ScanStore,
   StoredAdvisory,
 } from './scans.js';
-import type { SqlDb } from './sql.js';
+import { sqlIn, sqlList, type SqlDb } from './sql.js';
 
 /**
  * `ScanStore` over either SQL engine (migration 4 of each store creates the tables). One implementation, so
  * SQLite and PostgreSQL cannot drift apart; `describeScanStore` runs over both.
  *
- * Lists of values travel as one parameter: a JSON array that SQLite unpacks with `json_each`, a PostgreSQL
- * array that `unnest` unpacks, so a statement's text (and its cached plan) does not depend on the list's length.
+ * Lists of values travel as one parameter (`sqlIn`, `sqlList`).
  * Leases are single conditional statements (`UPDATE ... WHERE lease_until <= now RETURNING`); on PostgreSQL
  * the candidates are picked `FOR UPDATE SKIP LOCKED`, so concurrent claimers on several nodes never pick the
  * same row and never wait on each other.
@@ -33,14 +32,6 @@ export class SqlScanStore implements ScanStore {
     this.#pg = db.dialect === 'postgres';
   }
 
-  /** SQL for "the values of list parameter `$n`". */
-  #in(n: number): string {
-    return this.#pg ? `(SELECT unnest($${n}::text[]))` : `(SELECT value FROM json_each($${n}))`;
-  }
-
-  #list(values: readonly string[]): unknown {
-    return this.#pg ? [...values] : JSON.stringify(values);
-  }
 
   /**
    * A SELECT yielding `rows` as a table, from parameters `$from`..: one array parameter per column on
@@ -85,8 +76,8 @@ export class SqlScanStore implements ScanStore {
       for (let i = 0; i < gone.length; i += size) {
         const ids = gone.slice(i, i + size);
         await this.db.batch([
-          [`DELETE FROM advisory_packages WHERE advisory_id IN ${this.#in(1)}`, [this.#list(ids)]],
-          [`DELETE FROM advisories WHERE id IN ${this.#in(1)}`, [this.#list(ids)]],
+          [`DELETE FROM advisory_packages WHERE advisory_id IN ${sqlIn(this.db, 1)}`, [sqlList(this.db, ids)]],
+          [`DELETE FROM advisories WHERE id IN ${sqlIn(this.db, 1)}`, [sqlList(this.db, ids)]],
         ]);
         report.removed.push(...ids);
       }
@@ -100,7 +91,7 @@ export class SqlScanStore implements ScanStore {
 
   async #importChunk(chunk: AdvisoryRecord[], source: string, now: number, report: AdvisoryImportReport, reported: Set<string>): Promise<void> {
     const ids = chunk.map((r) => r.id);
-    const rows = await this.db.all<{ id: string; fingerprint: string }>(`SELECT id, fingerprint FROM advisories WHERE id IN ${this.#in(1)}`, [this.#list(ids)]);
+    const rows = await this.db.all<{ id: string; fingerprint: string }>(`SELECT id, fingerprint FROM advisories WHERE id IN ${sqlIn(this.db, 1)}`, [sqlList(this.db, ids)]);
     const existing = new Map(rows.map((r) => [r.id, r.fingerprint]));
     const remove: string[] = [];
     const upsert: AdvisoryRecord[] = [];
@@ -125,8 +116,8 @@ export class SqlScanStore implements ScanStore {
     }
     const statements: Array<[string, unknown[]]> = [];
     const touched = [...remove, ...upsert.map((r) => r.id)];
-    if (touched.length) statements.push([`DELETE FROM advisory_packages WHERE advisory_id IN ${this.#in(1)}`, [this.#list(touched)]]);
-    if (remove.length) statements.push([`DELETE FROM advisories WHERE id IN ${this.#in(1)}`, [this.#list(remove)]]);
+    if (touched.length) statements.push([`DELETE FROM advisory_packages WHERE advisory_id IN ${sqlIn(this.db, 1)}`, [sqlList(this.db, touched)]]);
+    if (remove.length) statements.push([`DELETE FROM advisories WHERE id IN ${sqlIn(this.db, 1)}`, [sqlList(this.db, remove)]]);
     if (upsert.length) {
       const [sel, params] = this.#rows(['text', 'text', 'text', 'text', 'bigint'], upsert.map((r) => [r.id, source, r.fingerprint, r.document, now]));
       statements.push([
@@ -163,8 +154,8 @@ export class SqlScanStore implements ScanStore {
     const rows = await this.db.all<AdvisoryRow & { name: string }>(
       `SELECT p.name, a.id, a.document, a.source, a.fingerprint, a.updated_at
          FROM advisory_packages p JOIN advisories a ON a.id = p.advisory_id
-        WHERE p.family = $1 AND p.name IN ${this.#in(2)} ORDER BY p.name, a.id`,
-      [family, this.#list([...new Set(names)])],
+        WHERE p.family = $1 AND p.name IN ${sqlIn(this.db, 2)} ORDER BY p.name, a.id`,
+      [family, sqlList(this.db, [...new Set(names)])],
     );
     for (const r of rows) out.get(r.name)?.push(toAdvisory(r));
     return out;
@@ -276,8 +267,8 @@ export class SqlScanStore implements ScanStore {
     const out = new Map<string, GradeSummary>();
     if (digests.length === 0) return out;
     const rows = await this.db.all<ResultRow>(
-      `SELECT ${RESULT_COLUMNS} FROM scan_results r LEFT JOIN scan_inventories i ON i.key = r.inventory_key WHERE r.digest IN ${this.#in(1)}`,
-      [this.#list([...new Set(digests)])],
+      `SELECT ${RESULT_COLUMNS} FROM scan_results r LEFT JOIN scan_inventories i ON i.key = r.inventory_key WHERE r.digest IN ${sqlIn(this.db, 1)}`,
+      [sqlList(this.db, [...new Set(digests)])],
     );
     for (const row of rows) {
       const r = toResult(row);
@@ -351,8 +342,8 @@ export class SqlScanStore implements ScanStore {
   async indexesContaining(digests: readonly string[]): Promise<string[]> {
     if (digests.length === 0) return [];
     const rows = await this.db.all<{ index_digest: string }>(
-      `SELECT DISTINCT index_digest FROM scan_index_children WHERE child_digest IN ${this.#in(1)} ORDER BY index_digest`,
-      [this.#list(digests)],
+      `SELECT DISTINCT index_digest FROM scan_index_children WHERE child_digest IN ${sqlIn(this.db, 1)} ORDER BY index_digest`,
+      [sqlList(this.db, digests)],
     );
     return rows.map((r) => r.index_digest);
   }
@@ -439,8 +430,8 @@ export class SqlScanStore implements ScanStore {
     const ids = gone.map((r) => r.digest);
     const [, results] = ids.length
       ? await this.db.batch([
-          [`DELETE FROM scan_index_children WHERE index_digest IN ${this.#in(1)}`, [this.#list(ids)]],
-          [`DELETE FROM scan_results WHERE digest IN ${this.#in(1)}`, [this.#list(ids)]],
+          [`DELETE FROM scan_index_children WHERE index_digest IN ${sqlIn(this.db, 1)}`, [sqlList(this.db, ids)]],
+          [`DELETE FROM scan_results WHERE digest IN ${sqlIn(this.db, 1)}`, [sqlList(this.db, ids)]],
         ])
       : [0, 0];
     const jobs = await this.db.run(

@@ -28,3 +28,16 @@ export function mapConstraintError(err: unknown, what: string): never {
   }
   throw err;
 }
+
+/**
+ * SQL for "the values of list parameter `$n`", and the parameter's value for `values`. A list travels as one
+ * parameter (a JSON array that SQLite unpacks with `json_each`, a PostgreSQL array that `unnest` unpacks), so a
+ * statement's text (and its cached plan) does not depend on the list's length.
+ */
+export function sqlIn(db: SqlDb, n: number): string {
+  return db.dialect === 'postgres' ? `(SELECT unnest($${n}::text[]))` : `(SELECT value FROM json_each($${n}))`;
+}
+
+export function sqlList(db: SqlDb, values: readonly string[]): unknown {
+  return db.dialect === 'postgres' ? [...values] : JSON.stringify(values);
+}
