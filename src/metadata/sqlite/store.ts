@@ -655,25 +655,37 @@ function unique<T>(xs: readonly T[]): T[] {
 }
 
 
-/** `SqlDb` over better-sqlite3: `$1` placeholders become named `@p1`; statements are prepared once and cached. */
+/**
+ * `SqlDb` over better-sqlite3, statements prepared once and cached. PostgreSQL's `$1` placeholders become `?` when
+ * they appear once each and in order (the parameters then bind as they are), and named `@p1` parameters otherwise
+ * (a number used twice, or out of order), which need an object per call.
+ */
 function sqliteSql(db: Database.Database): SqlDb {
-  const cache = new Map<string, Database.Statement>();
-  const prepare = (sql: string): Database.Statement => {
-    let st = cache.get(sql);
-    if (!st) {
-      st = db.prepare(sql.replace(/\$(\d+)/g, '@p$1'));
-      cache.set(sql, st);
+  const cache = new Map<string, { st: Database.Statement; positional: boolean }>();
+  const prepare = (sql: string) => {
+    let entry = cache.get(sql);
+    if (!entry) {
+      const numbers = [...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1]));
+      const positional = numbers.every((n, i) => n === i + 1);
+      entry = { st: db.prepare(positional ? sql.replace(/\$\d+/g, '?') : sql.replace(/\$(\d+)/g, '@p$1')), positional };
+      cache.set(sql, entry);
     }
-    return st;
+    return entry;
   };
-  const batch = db.transaction((statements: ReadonlyArray<readonly [string, readonly unknown[]]>) =>
-    statements.map(([sql, params]) => prepare(sql).run(named(params)).changes),
-  );
-  const named = (params: readonly unknown[]): Record<string, unknown> => Object.fromEntries(params.map((v, i) => [`p${i + 1}`, v]));
+  const bind = (positional: boolean, params: readonly unknown[]): unknown[] =>
+    positional ? (params as unknown[]) : [Object.fromEntries(params.map((v, i) => [`p${i + 1}`, v]))];
+  const run = (sql: string, params: readonly unknown[]): number => {
+    const { st, positional } = prepare(sql);
+    return st.run(...bind(positional, params)).changes;
+  };
+  const batch = db.transaction((statements: ReadonlyArray<readonly [string, readonly unknown[]]>) => statements.map(([sql, params]) => run(sql, params)));
   return {
     dialect: 'sqlite',
-    all: async <R>(sql: string, params: readonly unknown[] = []) => prepare(sql).all(named(params)) as R[],
-    run: async (sql, params = []) => prepare(sql).run(named(params)).changes,
+    all: async <R>(sql: string, params: readonly unknown[] = []) => {
+      const { st, positional } = prepare(sql);
+      return st.all(...bind(positional, params)) as R[];
+    },
+    run: async (sql, params = []) => run(sql, params),
     batch: async (statements) => batch.immediate(statements),
   };
 }
