@@ -35,7 +35,7 @@ interface StoredPlatform {
 
 export type CertificationState = 'passed' | 'failed' | 'error' | 'pending';
 
-function stateOf(summary: Pick<CertSummary, 'policy' | 'status' | 'passed'> | undefined, settings: CertSettings): CertificationState {
+export function stateOf(summary: Pick<CertSummary, 'policy' | 'status' | 'passed'> | undefined, settings: CertSettings): CertificationState {
   if (!summary || summary.policy !== settings.policy) return 'pending';
   if (summary.status === 'error') return 'error';
   return summary.passed ? 'passed' : 'failed';
@@ -79,8 +79,9 @@ function settingsJson(s: CertSettings) {
   return { policy: s.policy, autoPublish: s.autoPublish, ...(s.updatedBy ? { updatedBy: s.updatedBy } : {}), ...(s.updatedAt ? { updatedAt: iso(s.updatedAt) } : {}) };
 }
 
-function gradeJson(g: GradeSummary | undefined) {
-  return g ? { status: g.status, ...(g.grade ? { grade: g.grade } : {}) } : { status: 'pending' };
+/** A tag's grade as listings show it: `pending` until the scan has a result. */
+export function gradeJson(g: GradeSummary | undefined) {
+  return g ? { status: g.status, ...(g.grade ? { grade: g.grade } : {}), ...(g.nextDropAt ? { nextDropDate: g.nextDropAt.toISOString().slice(0, 10) } : {}) } : { status: 'pending' };
 }
 
 function publicationJson(p: PublicationRecord | undefined, digest: string | undefined) {

@@ -339,6 +339,9 @@ for (const store of STORES) {
         size: imageSize(amd),
         platforms: [{ os: 'linux', architecture: 'amd64' }],
         pushedAt: undefined,
+        // No scanner or certifier runs in this test: both are still to come.
+        security: { status: 'pending' },
+        certification: 'pending',
       });
       assert.deepEqual(armTag.platforms, [{ os: 'linux', architecture: 'arm64' }]);
       assert.equal(all.digest, idx.digest);

@@ -115,7 +115,7 @@ const SCHEMAS: Json = {
   Platform: { type: 'object', required: ['os', 'architecture'], properties: { os: { type: 'string' }, architecture: { type: 'string' }, variant: { type: 'string' } } },
   Tag: {
     type: 'object',
-    required: ['name', 'digest', 'mediaType', 'manifestSize', 'size', 'platforms', 'pushedAt'],
+    required: ['name', 'digest', 'mediaType', 'manifestSize', 'size', 'platforms', 'pushedAt', 'security', 'certification'],
     properties: {
       name: { type: 'string' },
       digest: { type: 'string' },
@@ -124,6 +124,13 @@ const SCHEMAS: Json = {
       size: { type: 'integer', description: 'Bytes of the manifest, config and layers; for an index, of the index, its children held here and each distinct blob.' },
       platforms: { type: 'array', items: ref('Platform') },
       pushedAt: DATE,
+      security: {
+        type: 'object',
+        description: 'The Container Health Index of the manifest (`pending` until scanned).',
+        required: ['status'],
+        properties: { status: { type: 'string' }, grade: { type: 'string', enum: ['A', 'B', 'C', 'D', 'E', 'F'] }, nextDropDate: { type: 'string', format: 'date' } },
+      },
+      certification: { type: 'string', enum: ['pending', 'passed', 'failed', 'error'], description: 'Certification under the repository’s policy.' },
     },
   },
   Token: {
@@ -350,7 +357,7 @@ const PATHS: Json = {
     parameters: [param('repo')],
     get: {
       operationId: 'listTags',
-      summary: 'Tags with digest, size, platforms and push time',
+      summary: 'Tags with digest, size, platforms, push time, Health Index grade and certification',
       parameters: [
         query('sort', 'Sort key.', { type: 'string', enum: ['name', 'pushed'], default: 'name' }),
         query('order', 'Default: asc by name, desc by push time.', { type: 'string', enum: ['asc', 'desc'] }),

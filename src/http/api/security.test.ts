@@ -108,6 +108,17 @@ describe('GET /repositories/{repo}/manifests/{digest}/security', () => {
     await anon.arrayBuffer();
   });
 
+  it('shows the grade on the repository’s tag listing (an index: its worst child)', async () => {
+    const res = await fetch(`${reg.url}/api/v1/repositories/acme/public/tags`, { headers: admin });
+    assert.equal(res.status, 200);
+    const [tag] = ((await res.json()) as { tags: Array<{ name: string; digest: string; security: { status: string; grade?: string; nextDropDate?: string } }> }).tags;
+    assert.equal(tag?.name, 'v1');
+    assert.equal(tag?.digest, index.digest);
+    assert.equal(tag?.security.status, 'done');
+    assert.equal(tag?.security.grade, 'B');
+    assert.match(tag?.security.nextDropDate ?? '', /^\d{4}-\d{2}-\d{2}$/);
+  });
+
   it('exports its route entry', () => {
     assert.equal(SECURITY_ROUTE.path, '/repositories/{repo}/manifests/{digest}/security');
     assert.equal(SECURITY_ROUTE.methods.GET?.handler, getManifestSecurity);

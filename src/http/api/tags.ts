@@ -1,3 +1,4 @@
+import { gradeJson, stateOf } from './certification.js';
 import type { Digest } from '../../content/digest.js';
 import type { Platform } from '../../content/descriptor.js';
 import { parseManifest, type ParsedManifest } from '../../content/manifest.js';
@@ -43,8 +44,14 @@ export async function listTags(r: ApiRequest): Promise<ApiResponse> {
   records.sort((a, b) => dir * (sort === 'pushed' ? a.updatedAt.getTime() - b.updatedAt.getTime() || cmp(a.name, b.name) : cmp(a.name, b.name)));
   const page = records.slice(offset, offset + n);
   const summaries = new Summaries(r.ctx.deps, view.repo, r.ctx.signal);
+  // Each tag also shows its Health Index grade and whether it passes certification under the repository's policy.
+  const { store } = r.ctx.deps;
+  const digests = page.map((t) => t.digest);
+  const [grades, certs, settings] = await Promise.all([store.scans.getGrades(digests), store.certs.getCertSummaries(view.repo, digests), store.certs.getCertSettings(view.repo)]);
   const tags = [];
-  for (const t of page) tags.push(await tagJson(t, summaries));
+  for (const t of page) {
+    tags.push({ ...(await tagJson(t, summaries)), security: gradeJson(grades.get(t.digest)), certification: stateOf(certs.get(t.digest), settings) });
+  }
   const next = offset + page.length < records.length ? offset + page.length : undefined;
   return ok({ name: view.repo, total: records.length, tags, ...(next !== undefined ? { next } : {}) });
 }
