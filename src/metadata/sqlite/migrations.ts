@@ -10,7 +10,9 @@ import { certsSchema } from '../certs-schema.js';
  * changes: integer surrogate ids (`INTEGER PRIMARY KEY` here, `BIGINT GENERATED ALWAYS AS IDENTITY` there),
  * times as integer milliseconds (`BIGINT`), `BLOB` → `BYTEA`, annotations as JSON text, and the names and
  * tags that are listed in byte order compared with a byte-order collation (SQLite's default `BINARY` is
- * `memcmp` on UTF-8; PostgreSQL needs `COLLATE "C"`). No `WITHOUT ROWID`, no `AUTOINCREMENT`, no triggers.
+ * `memcmp` on UTF-8; PostgreSQL needs `COLLATE "C"`). No `WITHOUT ROWID`, no `AUTOINCREMENT`. The only triggers
+ * are those of migrations 4 and 5, written once for both engines: they queue a scan for each new manifest and a
+ * certification for each new or moved tag inside the push's own transaction, whichever node or tool wrote it.
  *
  * Migrations only ever get appended. Each runs in its own transaction together with its row in
  * `schema_migrations`, so a crash leaves the schema at a known version.
