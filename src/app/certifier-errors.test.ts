@@ -1,11 +1,20 @@
 // What the certifier does with what it cannot certify: an index without platform images is stored at once as
 // an error (another attempt cannot fix it), a tag deleted before its turn ends its job without a result, an
-// image whose layers are not tar archives is certified with every filesystem check undecided, and two
-// certifiers on one store never certify the same tag twice.
+// image whose layers are not tar archives is certified with every filesystem check undecided, two
+// certifiers on one store never certify the same tag twice, and stopping a certifier mid-certification ends it
+// at once and leaves the job for another attempt.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { ReadStream } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pino } from 'pino';
-import { indexOf, pushImage, pushManifest, randomImage } from '../testing/fixtures.js';
+import { file, imageOf } from '../scan/testing/images.js';
+import type { ReadOptions } from '../storage/driver.js';
+import { FsDriver } from '../storage/fs/driver.js';
+import { paths } from '../storage/paths.js';
+import { indexOf, pushBlob, pushImage, pushManifest, randomImage } from '../testing/fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../testing/registry.js';
 import { Certifier } from './certifier.js';
 
@@ -77,4 +86,61 @@ describe('Certifier on images it cannot certify', () => {
     await certifier.stop();
     assert.ok(await reg.deps.store.certs.getCertResult('team/bg', img.digest), 'certified in the background');
   });
+
+  it('stop() in the middle of reading a layer returns at once and leaves the job for another attempt (issue 7)', async () => {
+    // The production path: the filesystem driver, a layer far bigger than one read, its licenses in a second layer.
+    const fsReg = await startTestRegistry({ driver: 'fs' });
+    try {
+      const data = Array.from({ length: 64 }, (_, i) => file(`usr/share/data/f${i}`, randomBytes(64 * 1024)));
+      const img = imageOf([data, [file('licenses/LICENSE', 'MIT')]]);
+      for (const b of [img.config, ...img.layers]) await pushBlob(fsReg.url, 'team/stop', b);
+      await pushManifest(fsReg.url, 'team/stop', '1.0', img.manifest, img.mediaType);
+
+      // The same storage through a second driver that tells when the first layer is opened (it reads nothing itself).
+      let opened!: (s: ReadStream) => void;
+      const layerOpened = new Promise<ReadStream>((resolve) => (opened = resolve));
+      const layerPath = paths.blobData(img.layers[0]!.digest);
+      class WatchedFsDriver extends FsDriver {
+        override async reader(path: string, opts?: ReadOptions): Promise<Readable> {
+          const stream = await super.reader(path, opts);
+          if (path === layerPath) opened(stream as ReadStream);
+          return stream;
+        }
+      }
+      const driver = new WatchedFsDriver({ root: join(fsReg.dir, 'storage') });
+      // A poll far longer than the bound on stop(): the bug left the loop waiting for the next poll.
+      const certifier = new Certifier({ ...fsReg.deps, driver }, log, { owner: 'stopping', leaseMs: 300, pollMs: 60_000 });
+      certifier.start();
+      const layer = await within(layerOpened, 10_000, 'the first layer read');
+      while (layer.bytesRead === 0 && !layer.destroyed) await new Promise((r) => setImmediate(r));
+
+      // Before the fix, the loop went on to wait for an 'abort' that had already happened: stop() returned only
+      // after the next poll, and never when nothing else kept the process alive (the poll timer is unref'd).
+      await within(certifier.stop(), 3000, 'stop()');
+      assert.ok(layer.destroyed && !layer.readableEnded, 'the layer read was cut short');
+      assert.equal(await fsReg.deps.store.certs.getCertResult('team/stop', img.digest), undefined, 'no result from an aborted run');
+      const [job] = await fsReg.deps.store.certs.listCertJobs();
+      assert.equal(job?.tag, '1.0', 'the job is still queued');
+      assert.equal(job?.leaseOwner, 'stopping');
+
+      // Once the lease runs out, another certifier takes the job over and certifies the image.
+      await new Promise((r) => setTimeout(r, Math.max(0, job!.leaseUntil!.getTime() - Date.now()) + 20));
+      assert.equal((await new Certifier(fsReg.deps, log, { owner: 'next' }).runOnce()).certified, 1);
+      assert.equal((await fsReg.deps.store.certs.getCertResult('team/stop', img.digest))?.status, 'done');
+      assert.deepEqual(await fsReg.deps.store.certs.listCertJobs(), []);
+    } finally {
+      await fsReg.close();
+    }
+  });
 });
+
+/** Fails when `p` has not settled within `ms`; the timer keeps the process waiting, so a lost promise shows. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -101,6 +101,10 @@ export class Certifier {
         await this.runOnce().catch((err: unknown) => {
           if (!signal.aborted) this.log.error({ err }, 'certification pass failed');
         });
+        // `stop` during the pass aborted the signal already, and an 'abort' listener added now would never run:
+        // the wait below would never end, and its timer is unref'd, so nothing would even keep the process
+        // waiting for it (issue 7: `stop()` never returned).
+        if (signal.aborted) break;
         await new Promise<void>((resolve) => {
           const wake = () => {
             clearTimeout(timer);
@@ -122,19 +126,14 @@ export class Certifier {
     this.#wake?.();
   }
 
-  /** Stops the loop; a certification in progress is aborted and its job is left for another attempt. */
+  /**
+   * Stops the loop; a certification in progress is aborted and its job is left for another attempt (by any node,
+   * once its lease runs out). Returns when the loop and the pass in progress have ended.
+   */
   async stop(): Promise<void> {
     this.#abort.abort(new Error('the certifier is stopping'));
-    // TODO(issue 7): a certification aborted while HasLicense reads the layers can leave a promise that never
-    // settles; until that is found, stop waits a bounded time (the job's lease expires and it is retried).
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_WAIT_MS)));
-    const settled = (async () => {
-      await this.#loop;
-      await this.#running?.catch(() => undefined);
-    })();
-    if ((await Promise.race([settled, gaveUp])) === 'timeout') this.log.warn({ waitedMs: STOP_WAIT_MS }, 'a certification did not stop in time; its job will be retried');
-    clearTimeout(timer);
+    await this.#loop;
+    await this.#running?.catch(() => undefined);
   }
 
   /**
@@ -259,8 +258,6 @@ export class Certifier {
     return published;
   }
 }
-
-const STOP_WAIT_MS = 5000;
 
 /** The registry's storage as certify reads it: one repository's manifests and blobs. */
 export function storedContent(deps: RegistryDeps, repo: string): StoredContent {

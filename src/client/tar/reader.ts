@@ -143,6 +143,10 @@ export async function* readTar(input: Readable, where = 'tar stream'): AsyncGene
       pax = longName = longLink = undefined;
       const size = h.type === 'file' ? h.size : 0;
       const body = new PassThrough();
+      // A failure of the archive while this entry is read also fails the iterator (`await pump` below, or the
+      // caller's own read of the body). A caller that skips the body never listens to it: without this listener
+      // the same error would also be an unhandled 'error' event, which ends the process.
+      body.on('error', () => undefined);
       const pump = (async () => {
         let left = size;
         while (left > 0) {
@@ -166,6 +170,10 @@ export async function* readTar(input: Readable, where = 'tar stream'): AsyncGene
       await pump;
     }
   } finally {
+    // A caller that stops early (it broke out of the loop, or its read of a body failed) may leave the pump
+    // waiting for more input; `it.return()` would queue behind that read and wait for a source that may never
+    // send again. Destroying the input first ends that read (the pump then fails quietly, see above).
+    input.destroy();
     await it.return?.();
   }
 }

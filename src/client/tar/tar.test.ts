@@ -1,15 +1,16 @@
 // The tar writer and readers against each other and against GNU tar: long names (ustar prefix and pax), big
-// members streamed with backpressure, symlinks.
+// members streamed with backpressure, symlinks; a read that stops early (failed, aborted, given up) settles.
 import assert from 'node:assert/strict';
 import { execFile as execFileCb } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { tempDir } from '../conformance.js';
+import { encodeHeader } from './header.js';
 import { indexTar, openMember, readTar, resolveMember } from './reader.js';
 import { TarWriter, tarBuffer } from './writer.js';
 
@@ -122,5 +123,53 @@ describe('tar pax records', () => {
     } finally {
       await rm(root, { recursive: true, force: true });
     }
+  });
+});
+
+// A reader that stops early must settle at once: a layer read that fails or is aborted becomes an error of the
+// iteration, never an unhandled 'error' event (which ends the process) nor a wait for input that never comes.
+describe('readTar when reading stops early', () => {
+  const header = (name: string, size: number) => encodeHeader({ name, type: 'file', size, mode: 0o644, uid: 0, gid: 0, mtime: 0 });
+
+  /** Fails when `p` has not settled within `ms`; the timer keeps the process waiting, so a lost promise shows. */
+  async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms)));
+    try {
+      return await Promise.race([p, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('input destroyed with an error while the caller skips a body: the iteration fails with that error', async () => {
+    const input = new PassThrough();
+    input.write(header('skipped.bin', 1024 * 1024));
+    input.write(Buffer.alloc(4096));
+    const it = readTar(input)[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.equal(first.value?.name, 'skipped.bin');
+    // The caller moves on without reading the body; the archive fails halfway through it (an aborted layer read).
+    const next = it.next();
+    setImmediate(() => input.destroy(new Error('the read was aborted')));
+    await assert.rejects(within(next, 2000, 'the iteration'), /the read was aborted/);
+    // The skipped body fails too, a moment later: that must not be an unhandled 'error' (node:test fails the test).
+    await new Promise((r) => setImmediate(r));
+  });
+
+  it('a caller that gives up halfway through a body on a stalled input ends at once, and the input is destroyed', async () => {
+    const input = new PassThrough();
+    input.write(header('big.bin', 1024 * 1024));
+    input.write(Buffer.alloc(100_000)); // ... and nothing more: the source stalls without ending.
+    const read = (async () => {
+      for await (const e of readTar(input)) {
+        for await (const chunk of e.body) {
+          assert.ok((chunk as Buffer).length > 0);
+          throw new Error('the caller gives up');
+        }
+      }
+    })();
+    await assert.rejects(within(read, 2000, 'the read'), /the caller gives up/);
+    assert.equal(input.destroyed, true);
   });
 });
