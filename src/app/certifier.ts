@@ -215,7 +215,12 @@ export class Certifier {
       this.log.info({ repo: job.repo, tag: job.tag, digest, policy, passed: run.passed, ms: Date.now() - started, kept }, 'certified');
       return kept;
     } catch (err) {
-      if (signal.aborted) return false;
+      if (signal.aborted) {
+        // Stopping: hand the job back, due at once, so that the next start (or another node) takes it without
+        // waiting for the lease to run out.
+        await certs.retryCertJob(job, this.owner, { error: 'the certifier stopped during this certification', notBefore: new Date() }).catch(() => false);
+        return false;
+      }
       const code = codeOf(err);
       const message = err instanceof Error ? err.message : String(err);
       if (digest && ((code && PERMANENT.has(code)) || job.attempts >= this.#o.maxAttempts)) {
