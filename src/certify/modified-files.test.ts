@@ -4,11 +4,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { certifyImage } from './certify.js';
+import { appendImage } from '../client/append.js';
+import { openDestination, openSource } from '../client/open.js';
 import { hasModifiedFiles } from './checks/has-modified-files.js';
 import { RH_BASE, buildGoodImage, buildRpm, installRpms, type Spec, type UmociLayout } from './fixtures.js';
 
@@ -57,12 +59,13 @@ describe('HasModifiedFiles', { skip }, () => {
   });
 
   it('an update whose release lost the dist tag fails; one that changed architecture fails', async () => {
-    const nodist = await buildRpm(rpmTop, rhBase({ version: '1.2', release: '1' }));
+    // New content: with the same bytes and an mtime in the same second, umoci's repack would not see the files change.
+    const nodist = await buildRpm(rpmTop, rhBase({ version: '1.2', release: '1', files: RH_BASE.files.map((f) => ({ ...f, content: `${f.content} 1.2` })) }));
     await layout.edit('good', 'lost-dist', (root) => installRpms(root, [nodist], { upgrade: true }));
     const m = await modified('lost-dist');
     assert.equal(m.outcome, 'failed');
     assert.match(m.details[0]!, /rh-base-1\.0-1\.el9-noarch was replaced by rh-base-1\.2-1-noarch, whose release lost "el9"/);
-    const otherArch = await buildRpm(rpmTop, rhBase({ version: '1.3', arch: 'x86_64' }));
+    const otherArch = await buildRpm(rpmTop, rhBase({ version: '1.3', arch: 'x86_64', files: RH_BASE.files.map((f) => ({ ...f, content: `${f.content} 1.3` })) }));
     await layout.edit('good', 'other-arch', (root) => installRpms(root, [otherArch], { upgrade: true }));
     const a = await modified('other-arch');
     assert.equal(a.outcome, 'failed');
@@ -107,6 +110,30 @@ describe('HasModifiedFiles', { skip }, () => {
     await sleep(1100);
     await layout.edit('good', 'reinstalled', (root) => installRpms(root, [join(rpmTop, 'RPMS/noarch/rh-base-1.0-1.el9.noarch.rpm')], { reinstall: true }));
     assert.equal((await modified('reinstalled')).outcome, 'passed');
+  });
+
+  it('a layer that only sets a file capability on a Red Hat binary (setcap) passes; the same change without the xattr fails', async () => {
+    // GNU tar writes the capability as container builders do: a pax SCHILY.xattr.security.capability record.
+    const files = join(work, 'cap');
+    await mkdir(join(files, 'usr/bin'), { recursive: true });
+    await writeFile(join(files, 'usr/bin/rh-tool'), '#!/bin/sh\necho patched\n', { mode: 0o755 });
+    const cap = join(work, 'cap.tar');
+    const plain = join(work, 'plain.tar');
+    const tar = (out: string, extra: string[]) => spawnSync('tar', ['--format=pax', ...extra, '-cf', out, '-C', files, 'usr/bin/rh-tool']);
+    assert.equal(tar(cap, ['--pax-option=SCHILY.xattr.security.capability:=AQAAAgAEAAAAAAAAAAAAAAAAAAA=']).status, 0);
+    assert.equal(tar(plain, []).status, 0);
+    for (const [tag, layer] of [['with-cap', cap], ['without-cap', plain]] as const) {
+      const source = await openSource(layout.ref('good'));
+      const destination = await openDestination(layout.ref(tag));
+      try {
+        await appendImage(source, destination, { layers: [layer] });
+      } finally {
+        await source.close();
+        await destination.close();
+      }
+    }
+    assert.equal((await modified('with-cap')).outcome, 'passed');
+    assert.equal((await modified('without-cap')).outcome, 'failed');
   });
 
   it('errors without /etc/os-release', async () => {

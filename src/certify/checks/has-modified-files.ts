@@ -5,7 +5,7 @@
  *
  * 1. the files it changes: regular files (a file whiteout `.wh.x` counts as a change of `x`), whiteouts of
  *    directories, symbolic and hard links by their own name; link targets are dropped from the set afterwards
- *    (preflight also ignores entries with a `security.capability` xattr: see the TODO in gatherLayers);
+ *    (entries with a `security.capability` xattr are left out, as preflight does);
  * 2. its packages, when it carries `var/lib/rpm/*`: that RPM database (`rpmdb.sqlite`, else `Packages`); a layer
  *    without one (or with one that does not open) inherits the previous layer's packages.
  *
@@ -138,8 +138,6 @@ export async function gatherLayers(s: Subject): Promise<LayerRef[]> {
   try {
     for await (const ev of walkLayers(s.image, s.signal ? { signal: s.signal } : {})) {
       while (refs.length < ev.layer) await finish(refs.length);
-      // TODO(certify): preflight skips entries with a PAX `SCHILY.xattr.security.capability` record; the client's
-      // tar reader does not hand PAX records out yet (requested from the client owner), so they are judged here.
       if (ev.kind === 'whiteout') {
         // A whiteout is a tar entry of its own (mode 0 here: the scanner decodes it without its header); a file
         // removed from a package is a change of that file.
@@ -148,6 +146,8 @@ export async function gatherLayers(s: Subject): Promise<LayerRef[]> {
       }
       if (ev.kind === 'opaque') continue;
       const h = ev.entry;
+      // preflight leaves out entries that carry a file capability (a layer that only ran `setcap` on a binary).
+      if (h.pax?.has(CAPABILITY_XATTR)) continue;
       if (h.type === 'file') files.set(ev.path, h.mode);
       else if (h.type === 'symlink' || h.type === 'hardlink') {
         files.set(ev.path, h.mode);
@@ -172,6 +172,8 @@ export async function gatherLayers(s: Subject): Promise<LayerRef[]> {
     await rm(scratch, { recursive: true, force: true });
   }
 }
+
+const CAPABILITY_XATTR = 'SCHILY.xattr.security.capability';
 
 /** The `<dist>` of `PLATFORM_ID="platform:<dist>"` in os-release text, or `unknown`. */
 export function packageDist(osRelease: string): string {
