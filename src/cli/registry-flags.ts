@@ -96,7 +96,7 @@ export function addCopyFlags(cmd: Command, digestfile: string): Command {
     .option('-a, --all', 'copy every image of a multi-arch index, and the index')
     .option('--preserve-digests', 'fail rather than change any manifest digest')
     .option('--digestfile <path>', digestfile)
-    .option('--image-parallel-copies <n>', 'blobs copied at once (default 4)', (v) => Number(v))
+    .option('--image-parallel-copies <n>', 'blobs copied at once (default 6)', (v) => Number(v))
     .option('--retry-times <n>', 'retries on network errors, 429 and 5xx', (v) => Number(v))
     .option('-q, --quiet', 'print nothing but errors')
     .addOption(

@@ -46,7 +46,7 @@ export interface CopyOptions {
   multiArch?: 'system' | 'all' | 'index-only';
   /** Overrides for `system` (skopeo --override-os/--override-arch/--override-variant). */
   platform?: PlatformSpec;
-  /** Blobs in flight at once (default 4). */
+  /** Blobs in flight at once (default 6, as skopeo). */
   concurrency?: number;
   onProgress?: (e: ProgressEvent) => void;
   signal?: AbortSignal;
@@ -63,6 +63,9 @@ export interface CopyOptions {
   /** Recompress or decompress layers (skopeo --dest-compress*, --dest-decompress). Unset: layers keep their bytes. */
   layerCompression?: LayerCompression;
 }
+
+/** Blobs in flight when not told otherwise: containers/image's default (maxParallelDownloads, 6). */
+const DEFAULT_CONCURRENCY = 6;
 
 export interface CopyResult {
   /** The digest of the top-level manifest as the destination stores it. */
@@ -255,7 +258,7 @@ async function copyImageManifest(ctx: Ctx, raw: RawManifest, parsed: ParsedManif
   const layerType = base.mediaType === mt.DOCKER_SCHEMA1_SIGNED || base.mediaType === mt.DOCKER_SCHEMA1 ? mt.DOCKER_MANIFEST_V2 : base.mediaType;
   await forEachLimit(
     jobs,
-    Math.max(1, opts.concurrency ?? 4),
+    Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY),
     async (job, signal) => {
       const isLayer = job.desc !== config && parsed.kind !== 'schema1';
       const key = `${job.desc.digest} ${layerType}`;

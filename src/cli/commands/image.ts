@@ -124,7 +124,7 @@ function mirrorCommand(io: CliIo): Command {
     .option('--dry-run', 'print what would be copied, and copy nothing')
     .option('--continue-on-error', 'if an image fails, go on with the others and fail at the end')
     .option('--skip-missing', 'skip a source image that does not exist, with a warning')
-    .option('--image-parallel-copies <n>', 'blobs copied at once (default 4)', (v) => Number(v))
+    .option('--image-parallel-copies <n>', 'blobs copied at once (default 6)', (v) => Number(v))
     .option('-q, --quiet', 'print nothing but errors')
     .addOption(formatOption());
   addRegistryFlags(cmd, 'src');

@@ -13,31 +13,51 @@ export interface Expected {
   size: number;
 }
 
+/**
+ * The running check behind `verifier` (and the verified file writer): `update` returns the error as soon as
+ * there are too many bytes, `end` the error (if any) once all bytes are in.
+ */
+export class Check {
+  private readonly digester: ReturnType<typeof createDigester>;
+  private seen = 0;
+  constructor(
+    readonly expected: Expected,
+    readonly what = `blob ${expected.digest}`,
+  ) {
+    this.digester = createDigester(digestAlgorithm(expected.digest));
+  }
+
+  update(chunk: Buffer): ClientError | undefined {
+    this.seen += chunk.length;
+    if (this.expected.size >= 0 && this.seen > this.expected.size) {
+      return new ClientError('SIZE_MISMATCH', `${this.what}: more than the ${this.expected.size} bytes its descriptor names`);
+    }
+    this.digester.update(chunk);
+    return undefined;
+  }
+
+  end(): ClientError | undefined {
+    const { expected, what } = this;
+    if (expected.size >= 0 && this.seen !== expected.size) {
+      return new ClientError('SIZE_MISMATCH', `${what}: ${this.seen} bytes, its descriptor names ${expected.size}`);
+    }
+    const got = this.digester.digest();
+    if (got !== expected.digest) return new ClientError('DIGEST_MISMATCH', `${what}: content has digest ${got}`, { expected: expected.digest, got });
+    return undefined;
+  }
+}
+
 /** A pass-through that throws `SIZE_MISMATCH` / `DIGEST_MISMATCH` (as a stream error) when the bytes do not match. */
 export function verifier(expected: Expected, what = `blob ${expected.digest}`): Transform {
-  const digester = createDigester(digestAlgorithm(expected.digest));
-  let seen = 0;
+  const check = new Check(expected, what);
   return new Transform({
     transform(chunk: Buffer, _enc, cb: TransformCallback) {
-      seen += chunk.length;
-      if (expected.size >= 0 && seen > expected.size) {
-        cb(new ClientError('SIZE_MISMATCH', `${what}: more than the ${expected.size} bytes its descriptor names`));
-        return;
-      }
-      digester.update(chunk);
-      cb(null, chunk);
+      const err = check.update(chunk);
+      if (err) cb(err);
+      else cb(null, chunk);
     },
     flush(cb) {
-      if (expected.size >= 0 && seen !== expected.size) {
-        cb(new ClientError('SIZE_MISMATCH', `${what}: ${seen} bytes, its descriptor names ${expected.size}`));
-        return;
-      }
-      const got = digester.digest();
-      if (got !== expected.digest) {
-        cb(new ClientError('DIGEST_MISMATCH', `${what}: content has digest ${got}`, { expected: expected.digest, got }));
-        return;
-      }
-      cb();
+      cb(check.end());
     },
   });
 }

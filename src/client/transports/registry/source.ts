@@ -6,7 +6,7 @@
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests
  */
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import type { Descriptor } from '../../../content/descriptor.js';
 import { digestAlgorithm, digestOf, isDigest, type Digest } from '../../../content/digest.js';
 import { DOCKER_SCHEMA1_SIGNED, MANIFEST_MEDIA_TYPES, isManifestMediaType } from '../../../content/media-types.js';
@@ -141,36 +141,88 @@ function skipBytes(res: IncomingMessage, n: number): IncomingMessage {
 /**
  * The blob as one stream that survives dropped connections: when the body breaks off (reset, premature close)
  * before `desc.size` bytes, it asks again with `Range: bytes=<received>-` (with backoff), up to the retry
- * policy's attempts. Backpressure holds: the next chunk is read only when the consumer wants it.
+ * policy's attempts. Backpressure holds: the response is paused while BLOB_BUFFER bytes wait for the consumer.
  */
 export async function openBlob(e: Endpointed, desc: Descriptor, offset: number, signal?: AbortSignal): Promise<Readable> {
   const first = await requestBlob(e, desc, offset, signal);
-  const policy = e.client.settings.retry;
-  const total = desc.size >= 0 ? desc.size : undefined;
-  async function* resumable(): AsyncGenerator<Buffer> {
-    let res = first;
-    let pos = offset;
-    let resumes = 0;
-    try {
-      for (;;) {
-        try {
-          for await (const chunk of res as AsyncIterable<Buffer>) {
-            pos += chunk.length;
-            yield chunk;
-          }
-          if (total === undefined || pos >= total) return;
-          throw Object.assign(new Error(`the connection closed after ${pos} of ${total} bytes`), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-        } catch (err) {
-          res.destroy();
-          if (isClientError(err) || signal?.aborted || !isRetryableNetworkError(err)) throw err;
-          if (++resumes >= Math.max(1, policy.attempts)) throw e.client.networkError(err, resumes);
-          await sleep(backoffDelay(policy, resumes), signal);
-          res = await requestBlob(e, desc, pos, signal);
-        }
-      }
-    } finally {
-      res.destroy();
-    }
+  return new BlobBody(e, desc, first, offset, signal);
+}
+
+/** Bytes of a blob read ahead of the consumer: a large buffer pauses the socket less often. */
+const BLOB_BUFFER = 1024 * 1024;
+
+/**
+ * The body of openBlob. Response chunks are pushed straight through ('data' events, no async iteration: this
+ * is the hot path of every pull), and a response that ends or fails early is replaced by a ranged one.
+ */
+class BlobBody extends Readable {
+  private res: IncomingMessage;
+  private pos: number;
+  private resumes = 0;
+  private readonly total: number | undefined;
+
+  constructor(
+    private readonly e: Endpointed,
+    private readonly desc: Descriptor,
+    first: IncomingMessage,
+    offset: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    super({ highWaterMark: BLOB_BUFFER });
+    this.pos = offset;
+    this.total = desc.size >= 0 ? desc.size : undefined;
+    this.res = first;
+    this.attach(first);
   }
-  return Readable.from(resumable(), { objectMode: false });
+
+  private attach(res: IncomingMessage): void {
+    res.on('data', (chunk: Buffer) => {
+      if (this.res !== res || this.destroyed) return;
+      this.pos += chunk.length;
+      if (!this.push(chunk)) res.pause();
+    });
+    finished(res, (err) => {
+      if (this.res !== res || this.destroyed) return;
+      if (!err && (this.total === undefined || this.pos >= this.total)) {
+        this.push(null);
+        return;
+      }
+      this.recover(err ?? Object.assign(new Error(`the connection closed after ${this.pos} of ${this.total} bytes`), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    });
+  }
+
+  private recover(err: unknown): void {
+    const { e, signal } = this;
+    this.res.destroy();
+    if (isClientError(err) || signal?.aborted || !isRetryableNetworkError(err)) {
+      this.destroy(err as Error);
+      return;
+    }
+    if (++this.resumes >= Math.max(1, e.client.settings.retry.attempts)) {
+      this.destroy(e.client.networkError(err, this.resumes));
+      return;
+    }
+    sleep(backoffDelay(e.client.settings.retry, this.resumes), signal)
+      .then(() => requestBlob(e, this.desc, this.pos, signal))
+      .then(
+        (res) => {
+          if (this.destroyed) {
+            res.destroy();
+            return;
+          }
+          this.res = res;
+          this.attach(res);
+        },
+        (err: unknown) => this.destroy(err as Error),
+      );
+  }
+
+  override _read(): void {
+    this.res.resume();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.res.destroy();
+    cb(err);
+  }
 }
