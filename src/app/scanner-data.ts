@@ -60,11 +60,13 @@ export async function importAdvisoryJson(scans: ScanStore, values: Iterable<unkn
 
 /**
  * `AdvisoryLookup` over the store, with a cache of parsed advisories for one advisory revision: re-grading
- * thousands of images looks each package name up once. `prefetch` fetches the names of a whole inventory in
- * one query. Call `reset` when the revision changes.
+ * thousands of images looks each package name up once, and parses each advisory once. `lookupMany` fetches
+ * the names of a whole inventory in one query. Call `reset` when the revision changes.
  */
 export class StoreAdvisoryLookup implements AdvisoryLookup {
-  readonly #byName = new Map<string, Advisory[]>();
+  /** Family → package name → advisories. */
+  readonly #byName = new Map<string, Map<string, Advisory[]>>();
+  #names = 0;
   readonly #parsed = new Map<string, Advisory>();
 
   constructor(
@@ -75,16 +77,24 @@ export class StoreAdvisoryLookup implements AdvisoryLookup {
   reset(): void {
     this.#byName.clear();
     this.#parsed.clear();
+    this.#names = 0;
   }
 
   async prefetch(family: string, names: Iterable<string>): Promise<void> {
-    const missing = [...new Set(names)].filter((n) => !this.#byName.has(`${family}\0${n}`));
+    let cached = this.#byName.get(family);
+    const missing: string[] = [];
+    for (const n of new Set(names)) if (!cached?.has(n)) missing.push(n);
     if (missing.length === 0) return;
-    if (this.#byName.size + missing.length > this.maxEntries) this.reset();
+    if (this.#names + missing.length > this.maxEntries) {
+      this.reset();
+      cached = undefined;
+    }
+    if (!cached) this.#byName.set(family, (cached = new Map()));
     const found = await this.scans.lookupAdvisoriesMany(family, missing);
     for (const [name, stored] of found) {
-      this.#byName.set(
-        `${family}\0${name}`,
+      if (!cached.has(name)) this.#names++;
+      cached.set(
+        name,
         stored.map((s) => {
           const key = `${s.id}\0${s.fingerprint}`;
           let a = this.#parsed.get(key);
@@ -96,9 +106,25 @@ export class StoreAdvisoryLookup implements AdvisoryLookup {
   }
 
   async lookup(family: string, name: string): Promise<Advisory[]> {
-    const key = `${family}\0${name}`;
-    if (!this.#byName.has(key)) await this.prefetch(family, [name]);
-    return this.#byName.get(key) ?? [];
+    let found = this.#byName.get(family)?.get(name);
+    if (!found) {
+      await this.prefetch(family, [name]);
+      found = this.#byName.get(family)?.get(name);
+    }
+    return found ?? [];
+  }
+
+  async lookupMany(family: string, names: readonly string[]): Promise<Map<string, Advisory[]>> {
+    await this.prefetch(family, names);
+    const cached = this.#byName.get(family);
+    const out = new Map<string, Advisory[]>();
+    for (const n of names) {
+      let found = cached?.get(n);
+      // Evicted by a reset in the middle of a huge inventory: ask again, one name at a time.
+      if (!found) found = await this.lookup(family, n);
+      out.set(n, found);
+    }
+    return out;
   }
 }
 
@@ -111,8 +137,6 @@ export interface Matched {
 
 /** Matches an inventory against the stored advisories of `revision` and grades it at `now`. */
 export async function matchStored(inv: Inventory, lookup: StoreAdvisoryLookup, revision: number, now: Date): Promise<Matched> {
-  const eco = inv.distro?.ecosystem;
-  if (eco) await lookup.prefetch(ecosystemFamily(eco), inv.packages.flatMap((p) => (p.sourceName ? [p.name, p.sourceName] : [p.name])));
   const findings = await matchInventory(inv, lookup);
   return { findings, ...gradeOf(findings, revision, now) };
 }

@@ -1,7 +1,7 @@
 // Background scanning inside the registry: images pushed over HTTP are scanned from the registry's own
 // storage, base layers are read once (their bytes can disappear afterwards), indexes roll up their children,
 // an advisory import re-grades stored images without reading a layer, storage errors are retried, and two
-// scanners on one store never scan a manifest twice.
+// scanners on one store never scan a manifest twice. On SQLite, and on PostgreSQL when BERTH_TEST_POSTGRES_URL is set.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import { parseAdvisoryJson } from '../scan/advisories/load.js';
 import { osvRecord } from '../scan/testing/advisories.js';
 import { file, imageOf, type LayerEntry } from '../scan/testing/images.js';
 import { pushBlob, pushManifest } from '../testing/fixtures.js';
+import { SKIP_POSTGRES, openTestPostgresStore } from '../metadata/postgres/testing.js';
 import { startTestRegistry, type TestRegistry } from '../testing/registry.js';
 import { importAdvisories } from './scanner-data.js';
 import { Scanner } from './scanner.js';
@@ -24,9 +25,13 @@ const DEBIAN_OS = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GN
 const status = (pkgs: Array<[string, string, string?]>) =>
   pkgs.map(([name, version, source]) => `Package: ${name}\nStatus: install ok installed\nArchitecture: amd64\n${source ? `Source: ${source}\n` : ''}Version: ${version}\nDescription: ${name}\n`).join('\n');
 
+/** The same scans on both engines (PostgreSQL when BERTH_TEST_POSTGRES_URL is set). */
+const ENGINES: Array<{ name: string; open: () => Promise<TestRegistry>; skip: string | false }> = [
+  { name: 'SQLite', open: () => startTestRegistry(), skip: false },
+  { name: 'PostgreSQL', open: async () => startTestRegistry({ store: await openTestPostgresStore() }), skip: SKIP_POSTGRES },
+];
+
 let reg: TestRegistry;
-before(async () => (reg = await startTestRegistry()));
-after(() => reg.close());
 
 async function push(repo: string, img: FixtureImage, tag?: string, skipBlobs: Digest[] = []): Promise<void> {
   for (const b of [img.config, ...img.layers]) if (!skipBlobs.includes(b.digest)) await pushBlob(reg.url, repo, b);
@@ -35,7 +40,9 @@ async function push(repo: string, img: FixtureImage, tag?: string, skipBlobs: Di
 
 const advisories = (...records: unknown[]) => records.flatMap((r, i) => parseAdvisoryJson(r, `fixture ${i}`));
 
-describe('Scanner', () => {
+for (const engine of ENGINES) describe(`Scanner on ${engine.name}`, { skip: engine.skip }, () => {
+  before(async () => (reg = await engine.open()));
+  after(() => reg.close());
   const base: LayerEntry[] = [
     file('etc/os-release', DEBIAN_OS),
     file('var/lib/dpkg/status', status([['libssl3', '3.0.9-1', 'openssl (3.0.9-1)'], ['curl', '7.88.1-10']])),

@@ -18,7 +18,7 @@ import { parseManifest } from '../content/manifest.js';
 import { DOCKER_CONFIG, OCI_CONFIG, isNonDistributable } from '../content/media-types.js';
 import type { Platform } from '../content/descriptor.js';
 import type { Digest } from '../content/digest.js';
-import type { NewScanResult, ScanJob, ScanStore } from '../metadata/scans.js';
+import type { InventoryMatch, NewScanResult, ScanJob, ScanStore } from '../metadata/scans.js';
 import { openBlob } from '../registry/blobs.js';
 import type { RegistryDeps } from '../registry/deps.js';
 import { ScanError } from '../scan/errors.js';
@@ -55,6 +55,41 @@ function isPermanent(err: unknown): boolean {
 
 function platformString(p: Platform | undefined): string | undefined {
   return p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : undefined;
+}
+
+/** Layers of one image read from storage at the same time. */
+const LAYER_READS = 3;
+
+/**
+ * `fn` over `items`, at most `limit` at a time, results in the order of `items`. The first failure aborts the
+ * signal the others got, and is thrown once they have all settled.
+ */
+async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T, signal: AbortSignal) => Promise<R>, signal: AbortSignal): Promise<R[]> {
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  signal.addEventListener('abort', onAbort);
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  let failed: { err: unknown } | undefined;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!, abort.signal);
+      } catch (err) {
+        failed ??= { err };
+        abort.abort(err);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  if (failed) throw failed.err;
+  return out;
 }
 
 export class Scanner {
@@ -241,23 +276,26 @@ export class Scanner {
       return { ...base, kind: 'image', status: 'unsupported', error: { code: 'NOT_AN_IMAGE', message: `${m.mediaType} with config ${parsed.config?.mediaType ?? 'none'} is not a container image` } };
     }
 
-    // Each layer's extract, read from storage the first time the layer is seen.
+    // Each layer's extract, read from storage the first time the layer is seen; layers without one are read
+    // LAYER_READS at a time (each inflates on its own zlib thread), their extracts kept in layer order.
+    const layerExtract = async (layer: (typeof parsed.layers)[number], signal: AbortSignal): Promise<{ extract: Buffer; extractDigest: string } | undefined> => {
+      const cached = await this.#scans.getLayerExtract(layer.digest);
+      if (cached) return cached;
+      if (isNonDistributable(layer.mediaType) && !(await store.getRepositoryBlob(repo, layer.digest))) return undefined;
+      const ex = await extractInventoryLayer(
+        blobLayer(async () => (await openBlob(this.deps, repo, layer.digest, undefined, signal)).stream),
+        { signal },
+      );
+      await this.#scans.putLayerExtract({ digest: layer.digest, extract: ex.tar, extractDigest: ex.digest });
+      return { extract: ex.tar, extractDigest: ex.digest };
+    };
+    const found = await inParallel(parsed.layers, LAYER_READS, layerExtract, signal);
     const extracts: Buffer[] = [];
     const digests: string[] = [];
-    for (const layer of parsed.layers) {
-      let cached = await this.#scans.getLayerExtract(layer.digest);
-      if (!cached) {
-        if (isNonDistributable(layer.mediaType) && !(await store.getRepositoryBlob(repo, layer.digest))) continue;
-        const ex = await extractInventoryLayer(
-          blobLayer(async () => (await openBlob(this.deps, repo, layer.digest, undefined, signal)).stream),
-          { signal },
-        );
-        await this.#scans.putLayerExtract({ digest: layer.digest, extract: ex.tar, extractDigest: ex.digest });
-        cached = { digest: layer.digest, extract: ex.tar, extractDigest: ex.digest, createdAt: new Date() };
-      }
-      if (cached.extractDigest) {
-        extracts.push(cached.extract);
-        digests.push(cached.extractDigest);
+    for (const f of found) {
+      if (f?.extractDigest) {
+        extracts.push(f.extract);
+        digests.push(f.extractDigest);
       }
     }
     const key = inventoryKey(digests);
@@ -342,16 +380,16 @@ export class Scanner {
       const now = this.#now();
       const claimed = await this.#scans.claimRematch({ owner: this.owner, revision, limit: opts.batch ?? 100, leaseMs: this.#opts.leaseMs, now });
       if (claimed.length === 0) break;
-      const parents = new Set<string>();
+      const matches: Array<{ key: string; match: InventoryMatch }> = [];
       for (const rec of claimed) {
         const inv = JSON.parse(rec.document) as Inventory;
-        const { match } = await matchStored(inv, this.#lookup, revision, now);
-        const images = await this.#scans.saveMatch(rec.key, this.owner, match);
-        if (!images) continue;
-        n++;
-        for (const idx of await this.#scans.indexesContaining(images)) parents.add(idx);
+        matches.push({ key: rec.key, match: (await matchStored(inv, this.#lookup, revision, now)).match });
       }
-      for (const p of parents) await this.rollUp(p);
+      // The batch's matches in one write, and its images' indexes in one query.
+      const saved = await this.#scans.saveMatches(this.owner, matches);
+      n += saved.size;
+      const images = [...saved.values()].flat();
+      for (const p of await this.#scans.indexesContaining(images)) await this.rollUp(p);
     }
     if (n > 0) this.log?.info({ inventories: n, revision }, 're-graded stored images');
     return n;

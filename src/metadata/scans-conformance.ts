@@ -131,8 +131,9 @@ export function describeScanStore(name: string, factory: () => Promise<MetadataS
         assert.deepEqual(keys, ['inv-1', 'inv-2'], 'each inventory went to exactly one claimer');
         assert.deepEqual(await s.claimRematch({ owner: 'n3', revision: rev2, limit: 10, leaseMs: 60_000 }), [], 'both are leased');
         const holderOf1 = a![0]!.key === 'inv-1' ? 'n1' : 'n2';
-        assert.equal(await s.saveMatch('inv-1', 'n3', match(rev2, 'C')), undefined, 'not the holder: nothing written');
-        assert.deepEqual(await s.saveMatch('inv-1', holderOf1, match(rev2, 'C', new Date('2030-01-01T00:00:00Z'))), [img.digest]);
+        assert.deepEqual(await s.saveMatches('n3', [{ key: 'inv-1', match: match(rev2, 'C') }]), new Map(), 'not the holder: nothing written');
+        assert.equal((await s.getInventory('inv-1'))?.match.revision, rev);
+        assert.deepEqual(await s.saveMatches(holderOf1, [{ key: 'inv-1', match: match(rev2, 'C', new Date('2030-01-01T00:00:00Z')) }]), new Map([['inv-1', [img.digest]]]));
         const inv = await s.getInventory('inv-1');
         assert.equal(inv?.match.grade, 'C');
         assert.equal(inv?.match.revision, rev2);
@@ -148,6 +149,61 @@ export function describeScanStore(name: string, factory: () => Promise<MetadataS
         assert.deepEqual((await s.claimRematch({ owner: 'n3', revision: rev2, limit: 10, leaseMs: 60_000, now: later })).map((i) => i.key), ['inv-2']);
         assert.deepEqual((await s.claimRematch({ owner: 'n4', revision: rev2, limit: 10, leaseMs: 60_000, now: new Date('2029-12-31T00:00:00Z') })).map((i) => i.key), ['inv-2'], 'inv-1 is current until its drop date');
         assert.deepEqual((await s.claimRematch({ owner: 'n5', revision: rev2, limit: 10, leaseMs: 60_000, now: new Date('2030-01-02T00:00:00Z') })).map((i) => i.key), ['inv-1', 'inv-2']);
+      });
+
+      it('rematch in batches: one save writes what the owner holds and names the images of each', async () => {
+        const rev = await s.advisoryRevision();
+        const keys = ['b-0', 'b-1', 'b-2', 'b-3', 'b-4'];
+        for (const key of keys) await s.putInventory({ key, document: `{"key":"${key}"}`, packageCount: 1, match: match(rev) });
+        const imgs = [await pushImage('scan/batch'), await pushImage('scan/batch'), await pushImage('scan/batch')];
+        const jobs = await s.claimScanJobs({ owner: 'n1', limit: 10, leaseMs: 60_000 });
+        assert.equal(jobs.length, 3);
+        // b-0 is used by two images, b-1 by one, the others by none.
+        const uses: Record<string, string> = { [imgs[0]!.digest]: 'b-0', [imgs[1]!.digest]: 'b-0', [imgs[2]!.digest]: 'b-1' };
+        for (const j of jobs) await s.completeScanJob(j.digest, 'n1', { digest: j.digest, mediaType: OCI_MANIFEST, kind: 'image', status: 'done', inventoryKey: uses[j.digest]! });
+        await s.importAdvisories([adv(`B-${randomBytes(3).toString('hex')}`, [['Debian', 'y']])]);
+        const rev2 = await s.advisoryRevision();
+        const mine = await s.claimRematch({ owner: 'n1', revision: rev2, limit: 3, leaseMs: 60_000 });
+        assert.equal(mine.length, 3);
+        const theirs = await s.claimRematch({ owner: 'n2', revision: rev2, limit: 10, leaseMs: 60_000 });
+        assert.deepEqual([...mine, ...theirs].map((i) => i.key).sort(), keys, 'every stale inventory claimed once');
+        // n1 saves all five: only its three are written.
+        const saved = await s.saveMatches('n1', [...keys.map((key) => ({ key, match: match(rev2, 'D') })), { key: mine[0]!.key, match: match(rev2, 'E') }]);
+        assert.deepEqual([...saved.keys()].sort(), mine.map((i) => i.key).sort());
+        const images = (k: string) => Object.keys(uses).filter((d) => uses[d] === k).sort();
+        for (const [k, ds] of saved) assert.deepEqual(ds, images(k), `images of ${k}`);
+        for (const key of keys) {
+          const inv = await s.getInventory(key);
+          const held = mine.some((i) => i.key === key);
+          assert.equal(inv?.match.revision, held ? rev2 : rev, `${key} written only by its holder`);
+          if (held) assert.equal(inv?.match.grade, key === mine[0]!.key ? 'E' : 'D', 'a key given twice keeps its last match');
+          assert.equal(inv?.document, `{"key":"${key}"}`, 'the document is kept');
+        }
+        assert.deepEqual((await s.countInventories()).stale, 2, "n2's two are still stale");
+        assert.deepEqual(await s.claimRematch({ owner: 'n3', revision: rev2, limit: 10, leaseMs: 60_000 }), [], "n2's are still leased, n1's are current");
+        assert.equal((await s.saveMatches('n2', theirs.map((i) => ({ key: i.key, match: match(rev2, 'B') })))).size, 2);
+        assert.deepEqual(await s.countInventories(), { total: 5, stale: 0, revision: rev2 });
+        assert.deepEqual(await s.saveMatches('n2', []), new Map());
+      });
+
+      it('rematch claims take the oldest matches first, then the earliest drop dates, up to the limit', async () => {
+        const rev = await s.advisoryRevision();
+        await s.importAdvisories([adv(`O-${randomBytes(3).toString('hex')}`, [['Debian', 'o']])]);
+        const rev2 = await s.advisoryRevision();
+        await s.importAdvisories([adv(`P-${randomBytes(3).toString('hex')}`, [['Debian', 'p']])]);
+        const rev3 = await s.advisoryRevision();
+        const drop = (d: string) => new Date(`2030-01-0${d}T00:00:00Z`);
+        await s.putInventory({ key: 'a-newer', document: '{}', packageCount: 0, match: match(rev2) });
+        await s.putInventory({ key: 'z-older', document: '{}', packageCount: 0, match: match(rev) });
+        await s.putInventory({ key: 'c-drops-late', document: '{}', packageCount: 0, match: match(rev3, 'B', drop('3')) });
+        await s.putInventory({ key: 'd-drops-early', document: '{}', packageCount: 0, match: match(rev3, 'B', drop('2')) });
+        await s.putInventory({ key: 'e-current', document: '{}', packageCount: 0, match: match(rev3, 'B', drop('9')) });
+        const now = drop('4');
+        const take = async (owner: string, limit: number) => (await s.claimRematch({ owner, revision: rev3, limit, leaseMs: 60_000, now })).map((i) => i.key);
+        assert.deepEqual(await take('n1', 1), ['z-older']);
+        assert.deepEqual(await take('n2', 2), ['a-newer', 'd-drops-early']);
+        assert.deepEqual(await take('n3', 10), ['c-drops-late']);
+        assert.deepEqual(await take('n4', 10), []);
       });
 
       it('putInventory never replaces a newer match with an older one', async () => {

@@ -37,12 +37,12 @@ export class SqlScanStore implements ScanStore {
    * A SELECT yielding `rows` as a table, from parameters `$from`..: one array parameter per column on
    * PostgreSQL, one JSON parameter on SQLite. Returns the SQL and the parameters.
    */
-  #rows(types: ReadonlyArray<'text' | 'bigint'>, rows: ReadonlyArray<readonly unknown[]>, from = 1): [string, unknown[]] {
+  #rows(types: ReadonlyArray<'text' | 'bigint'>, rows: ReadonlyArray<readonly unknown[]>, from = 1, names?: readonly string[]): [string, unknown[]] {
     if (this.#pg) {
       const cols = types.map((t, i) => `$${from + i}::${t}[]`).join(', ');
-      return [`SELECT * FROM unnest(${cols})`, types.map((_, i) => rows.map((r) => r[i] ?? null))];
+      return [`SELECT * FROM unnest(${cols})${names ? ` AS t(${names.join(', ')})` : ''}`, types.map((_, i) => rows.map((r) => r[i] ?? null))];
     }
-    const cols = types.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ');
+    const cols = types.map((_, i) => `json_extract(value, '$[${i}]')${names ? ` AS ${names[i]}` : ''}`).join(', ');
     return [`SELECT ${cols} FROM json_each($${from}) WHERE true`, [JSON.stringify(rows)]];
   }
 
@@ -142,19 +142,20 @@ export class SqlScanStore implements ScanStore {
     const rows = await this.db.all<AdvisoryRow>(
       `SELECT a.id, a.document, a.source, a.fingerprint, a.updated_at
          FROM advisory_packages p JOIN advisories a ON a.id = p.advisory_id
-        WHERE p.family = $1 AND p.name = $2 ORDER BY a.id`,
+        WHERE p.family = $1 AND p.name = $2 ORDER BY p.advisory_id`,
       [family, name],
     );
     return rows.map(toAdvisory);
   }
 
+  // Ordered by the index's own columns (`advisory_id` is `a.id`), so neither engine sorts the documents.
   async lookupAdvisoriesMany(family: string, names: readonly string[]): Promise<Map<string, StoredAdvisory[]>> {
     const out = new Map<string, StoredAdvisory[]>(names.map((n) => [n, []]));
     if (names.length === 0) return out;
     const rows = await this.db.all<AdvisoryRow & { name: string }>(
       `SELECT p.name, a.id, a.document, a.source, a.fingerprint, a.updated_at
          FROM advisory_packages p JOIN advisories a ON a.id = p.advisory_id
-        WHERE p.family = $1 AND p.name IN ${sqlIn(this.db, 2)} ORDER BY p.name, a.id`,
+        WHERE p.family = $1 AND p.name IN ${sqlIn(this.db, 2)} ORDER BY p.name, p.advisory_id`,
       [family, sqlList(this.db, [...new Set(names)])],
     );
     for (const r of rows) out.get(r.name)?.push(toAdvisory(r));
@@ -218,29 +219,55 @@ export class SqlScanStore implements ScanStore {
   }
 
   async claimRematch(opts: { owner: string; revision: number; limit: number; leaseMs: number; now?: Date }): Promise<InventoryRecord[]> {
+    if (opts.limit <= 0) return [];
     const now = ms(opts.now);
-    const rows = await this.db.all<InventoryRow>(
-      `UPDATE scan_inventories SET lease_owner = $1, lease_until = $2
-        WHERE key IN (SELECT key FROM scan_inventories
-                       WHERE (matched_revision < $3 OR next_drop_at <= $4) AND (lease_until IS NULL OR lease_until <= $4)
-                       ORDER BY key LIMIT $5 ${this.#skipLocked})
-          AND (lease_until IS NULL OR lease_until <= $4)
-       RETURNING ${INVENTORY_COLUMNS}`,
-      [opts.owner, now + opts.leaseMs, opts.revision, now, opts.limit],
-    );
+    // Two claims, each walking one index from its front (oldest match first, then earliest drop date), so a
+    // claim costs the rows it takes, not the inventories already re-matched. (One claim with `matched_revision
+    // < r OR next_drop_at <= now` can use neither index: it reads every inventory, document and all, each time.)
+    const claim = async (stale: string, order: string, bound: number, limit: number) =>
+      this.db.all<InventoryRow>(
+        `UPDATE scan_inventories SET lease_owner = $1, lease_until = $2
+          WHERE key IN (SELECT key FROM scan_inventories
+                         WHERE ${stale} AND (lease_until IS NULL OR lease_until <= $4)
+                         ORDER BY ${order} LIMIT $5 ${this.#skipLocked})
+            AND ${stale} AND (lease_until IS NULL OR lease_until <= $4)
+         RETURNING ${INVENTORY_COLUMNS}`,
+        [opts.owner, now + opts.leaseMs, bound, now, limit],
+      );
+    const rows = await claim('matched_revision < $3', 'matched_revision', opts.revision, opts.limit);
+    if (rows.length < opts.limit) rows.push(...(await claim('next_drop_at <= $3', 'next_drop_at', now, opts.limit - rows.length)));
     return rows.map(toInventory).sort((a, b) => (a.key < b.key ? -1 : 1));
   }
 
-  async saveMatch(key: string, owner: string, m: InventoryMatch): Promise<string[] | undefined> {
-    const changed = await this.db.run(
-      `UPDATE scan_inventories SET findings = $3, finding_count = $4, health = $5, grade = $6, next_drop_at = $7, matched_revision = $8,
-              matched_at = $9, lease_owner = NULL, lease_until = NULL
-        WHERE key = $1 AND lease_owner = $2`,
-      [key, owner, m.findings, m.findingCount, m.health, m.grade, m.nextDropAt?.getTime() ?? null, m.revision, ms(m.matchedAt)],
+  async saveMatches(owner: string, matches: ReadonlyArray<{ key: string; match: InventoryMatch }>): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (matches.length === 0) return out;
+    const last = [...new Map(matches.map((m) => [m.key, m.match])).entries()];
+    const names = ['key', 'findings', 'finding_count', 'health', 'grade', 'next_drop_at', 'matched_revision', 'matched_at'];
+    const [sel, params] = this.#rows(
+      ['text', 'text', 'bigint', 'text', 'text', 'bigint', 'bigint', 'bigint'],
+      last.map(([key, m]) => [key, m.findings, m.findingCount, m.health, m.grade, m.nextDropAt?.getTime() ?? null, m.revision, ms(m.matchedAt)]),
+      2,
+      names,
     );
-    if (changed === 0) return undefined;
-    const rows = await this.db.all<{ digest: string }>('SELECT digest FROM scan_results WHERE inventory_key = $1 ORDER BY digest', [key]);
-    return rows.map((r) => r.digest);
+    // One statement: every match held by `owner` is written, or none.
+    const saved = await this.db.all<{ key: string }>(
+      `UPDATE scan_inventories SET findings = v.findings, finding_count = v.finding_count, health = v.health, grade = v.grade,
+              next_drop_at = v.next_drop_at, matched_revision = v.matched_revision, matched_at = v.matched_at,
+              lease_owner = NULL, lease_until = NULL
+         FROM (${sel}) AS v
+        WHERE scan_inventories.key = v.key AND scan_inventories.lease_owner = $1
+       RETURNING scan_inventories.key`,
+      [owner, ...params],
+    );
+    if (saved.length === 0) return out;
+    for (const r of saved) out.set(r.key, []);
+    const rows = await this.db.all<{ inventory_key: string; digest: string }>(
+      `SELECT inventory_key, digest FROM scan_results WHERE inventory_key IN ${sqlIn(this.db, 1)} ORDER BY inventory_key, digest`,
+      [sqlList(this.db, [...out.keys()])],
+    );
+    for (const r of rows) out.get(r.inventory_key)?.push(r.digest);
+    return out;
   }
 
   async countInventories(): Promise<{ total: number; stale: number; revision: number }> {

@@ -58,17 +58,19 @@ export interface ScanStore {
 
   /**
    * Leases up to `limit` inventories whose match is stale: matched before advisory revision `revision`, or
-   * whose grade drops at or before `now` (`nextDropAt`). One inventory goes to one claimer at a time until
-   * `saveMatch` or the lease (`leaseMs`) runs out.
+   * whose grade drops at or before `now` (`nextDropAt`); the oldest matches first, then the earliest drop
+   * dates. One inventory goes to one claimer at a time until `saveMatches` or the lease (`leaseMs`) runs out.
+   * A claim costs the inventories it takes, however many are stored or were re-matched before it.
    */
   claimRematch(opts: { owner: string; revision: number; limit: number; leaseMs: number; now?: Date }): Promise<InventoryRecord[]>;
 
   /**
-   * Stores a new match of an inventory claimed by `owner` and ends the lease. Returns the digests of the image
-   * manifests whose result is that inventory (their grade changed with it), or undefined (nothing written)
-   * when `owner` no longer holds the lease.
+   * Stores new matches of inventories claimed by `owner` and ends their leases, all in one statement. Returns,
+   * for each inventory `owner` still held (and so wrote), the digests of the image manifests whose result is
+   * that inventory (their grade changed with it); an inventory whose lease `owner` lost is left alone and
+   * absent from the map. A key given twice keeps its last match.
    */
-  saveMatch(key: string, owner: string, match: InventoryMatch): Promise<string[] | undefined>;
+  saveMatches(owner: string, matches: ReadonlyArray<{ key: string; match: InventoryMatch }>): Promise<Map<string, string[]>>;
 
   /** Inventories by match state, for status and tests. */
   countInventories(): Promise<{ total: number; stale: number; revision: number }>;

@@ -39,6 +39,21 @@ describe('extractInventoryLayer', () => {
     });
   }
 
+  it('reads gzip layers of many gunzip chunks, plain tars, and refuses zstd and truncated gzip', async () => {
+    // Several MiB around the database, so the inflated stream spans many chunks and the status file straddles one.
+    const layer = [file('etc/os-release', DEBIAN), file('usr/share/a.bin', randomBytes(3 * 1024 * 1024 + 100)), file('var/lib/dpkg/status', status('a', 'b')), file('usr/share/b.bin', randomBytes(2 * 1024 * 1024))];
+    const tar = layerTar(layer);
+    const gz = gzipSync(tar);
+    const ofBytes = (bytes: Buffer) => blobLayer(async () => Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]));
+    const fromGzip = await extractInventoryLayer(ofBytes(gz));
+    const fromTar = await extractInventoryLayer(ofBytes(tar));
+    assert.deepEqual(fromGzip.tar, fromTar.tar);
+    assert.equal((await readInventory([extractLayer(fromGzip.tar)])).packages.length, 2);
+    const zstd = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), randomBytes(100)]);
+    await assert.rejects(extractInventoryLayer(ofBytes(zstd)), (err: Error & { code?: string }) => err.name === 'ScanError' && err.code === 'UNSUPPORTED_FORMAT');
+    await assert.rejects(extractInventoryLayer(ofBytes(gz.subarray(0, gz.length >> 1))), /unexpected end|truncated/i, 'a truncated layer fails instead of hanging');
+  });
+
   it('keeps databases and path entries, not other files; a layer without any is empty', async () => {
     const big = randomBytes(200_000);
     const { extracts, full } = await both([[file('etc/os-release', DEBIAN), file('var/lib/dpkg/status', status('a')), file('usr/share/big.bin', big)], [file('srv/app.bin', big)]]);

@@ -17,8 +17,10 @@
  * `var/lib/dpkg -> /srv/x` followed by a symlinked `/srv`), which no distribution builds.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { decompressed } from '../client/internal/compression.js';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { compressionOf, peek } from '../client/internal/compression.js';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeader } from '../client/tar/header.js';
 import type { SourceOptions } from '../client/transport.js';
 import { ScanError } from './errors.js';
@@ -99,16 +101,27 @@ export async function extractInventoryLayer(layer: LayerLike, opts: SourceOption
   return { tar, digest: `sha256:${createHash('sha256').update(tar).digest('hex')}`, entries };
 }
 
+/**
+ * Inflated bytes per gunzip callback. zlib's 16 KiB default makes a round trip between the thread pool and
+ * the event loop (and a tar-reader step) for every 16 KiB of a layer; with 256 KiB the scan reads a layer at
+ * about the speed of a plain gunzip.
+ */
+export const GUNZIP_CHUNK_BYTES = 256 * 1024;
+
 /** A layer whose bytes `open` streams as stored (gzip or plain tar; zstd is `UNSUPPORTED_FORMAT`). */
 export function blobLayer(open: (opts: SourceOptions) => Promise<Readable>): LayerLike {
   return {
     async uncompressed(opts: SourceOptions = {}) {
-      try {
-        return (await decompressed(await open(opts))).stream;
-      } catch (err) {
-        if ((err as { code?: unknown }).code === 'UNSUPPORTED_FORMAT') throw new ScanError('UNSUPPORTED_FORMAT', (err as Error).message, undefined, { cause: err });
-        throw err;
+      const stream = await open(opts);
+      const compression = compressionOf(await peek(stream, 4));
+      if (compression === 'none') return stream;
+      if (compression === 'zstd') {
+        stream.destroy();
+        throw new ScanError('UNSUPPORTED_FORMAT', 'zstd-compressed layers are not supported (Node 20 has no zstd)');
       }
+      const out = new PassThrough({ highWaterMark: GUNZIP_CHUNK_BYTES });
+      pipeline(stream, createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }), out).catch((err: unknown) => out.destroy(err as Error));
+      return out;
     },
   };
 }

@@ -1,7 +1,8 @@
 // OSV range evaluation with each ecosystem's comparator, and which advisory ecosystems cover an image's release.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ecosystemCovers, evaluateAffected } from './match.js';
+import { ecosystemCovers, evaluateAffected, memoizedComparator } from './match.js';
+import { isScanError } from './errors.js';
 import type { Affected, RangeEvent } from './advisories/model.js';
 import { compareDebVersions } from './version/dpkg.js';
 import { compareRpmVersions } from './version/rpm.js';
@@ -33,6 +34,35 @@ describe('evaluateAffected', () => {
     assert.deepEqual(evaluateAffected(aff([], ['1.0-1']), '1.0-1', compareDebVersions), { affected: true });
     assert.equal(evaluateAffected(aff([{ introduced: '0' }, { limit: '2.0' }]), '2.1', compareDebVersions).affected, false);
     assert.equal(evaluateAffected(aff([{ introduced: '0' }, { limit: '2.0' }]), '1.9', compareDebVersions).affected, true);
+  });
+});
+
+describe('evaluating one advisory many times (a re-grade)', () => {
+  it('a range keeps its own order under each comparator, and unsorted events are sorted once', () => {
+    // apk puts 1.0_rc1 before 1.0, rpm after it: the same events sort differently under each.
+    const a = aff([{ fixed: '1.0' }, { introduced: '1.0_rc1' }]);
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(evaluateAffected(a, '1.0_rc2', compareApkVersions), { affected: true, fixed: '1.0' }, 'apk: 1.0_rc1 <= 1.0_rc2 < 1.0');
+      assert.deepEqual(evaluateAffected(a, '1.0_rc2', compareRpmVersions), { affected: true }, 'rpm: 1.0 < 1.0_rc1 <= 1.0_rc2, introduced after the fix: no fix');
+    }
+    const simple = aff([{ introduced: '0' }, { fixed: '2.0-1' }]);
+    assert.deepEqual(evaluateAffected(simple, '1.9-1', compareDebVersions), { affected: true, fixed: '2.0-1' });
+    assert.deepEqual(evaluateAffected(simple, '2.0-1', compareDebVersions), { affected: false });
+    assert.deepEqual(evaluateAffected(aff([{ fixed: '2.0-1' }]), '1.0-1', compareDebVersions), { affected: false }, 'no introduced: never affected');
+  });
+
+  it('a memoized comparator gives the same answers, across its resets, and still refuses bad versions', () => {
+    const versions = ['1.0-1', '1.0~rc1-1', '1:0.9-1', '1.0+b1-1', '1.0-1.1', '2.0', '0.9', '1.0-1~deb12u1'];
+    let calls = 0;
+    const counted = (a: string, b: string) => (calls++, compareDebVersions(a, b));
+    // 64 pairs through a memo of 10: it starts over again and again, and every answer stays right.
+    const memo = memoizedComparator(counted, 10);
+    for (let round = 0; round < 3; round++) for (const a of versions) for (const b of versions) assert.equal(memo(a, b), compareDebVersions(a, b), `${a} vs ${b}`);
+    const big = memoizedComparator(counted);
+    calls = 0;
+    for (let round = 0; round < 3; round++) for (const a of versions) for (const b of versions) big(a, b);
+    assert.equal(calls, versions.length ** 2, 'each pair compared once');
+    for (let i = 0; i < 2; i++) assert.throws(() => big('1.0 beta', '1.0'), (err) => isScanError(err) && err.code === 'VERSION_INVALID');
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import type { Inventory } from './inventory/index.js';
 import type { Package } from './inventory/package.js';
-import { cveIds, type Advisory, type Affected, type Severity } from './advisories/model.js';
+import { cveIds, type Advisory, type Affected, type AffectedRange, type RangeEvent, type Severity } from './advisories/model.js';
 import type { AdvisoryLookup } from './advisories/store.js';
 import { comparatorFor, ecosystemFamily, type Comparator } from './version/index.js';
 import { ScanError } from './errors.js';
@@ -42,21 +42,48 @@ export function ecosystemCovers(advisoryEcosystem: string, distroEcosystem: stri
   return rest === wanted || rest.startsWith(`${wanted}:`);
 }
 
+/** A range's events in the order OSV evaluates them (`introduced: 0` first, then by version), and its limits. */
+interface SortedRange {
+  cmp: Comparator;
+  events: readonly RangeEvent[];
+  limits: readonly RangeEvent[];
+}
+
+/**
+ * Sorted ranges by range object: a re-grade evaluates each cached advisory against thousands of inventories,
+ * and the order of its events does not change between them.
+ */
+const SORTED = new WeakMap<AffectedRange, SortedRange>();
+const NO_LIMITS: readonly RangeEvent[] = [];
+
+function sortedRange(range: AffectedRange, cmp: Comparator): Omit<SortedRange, 'cmp'> {
+  const ev = range.events;
+  // Most ranges are `introduced: 0` and one fix: already in order, nothing to sort or remember.
+  if (ev.length === 2 ? ev[0]!.introduced === '0' && ev[1]!.limit === undefined : ev.length < 2 && ev[0]?.limit === undefined) return { events: ev, limits: NO_LIMITS };
+  let s = SORTED.get(range);
+  if (s && s.cmp === cmp) return s;
+  const at = (e: RangeEvent) => e.introduced ?? e.fixed ?? e.last_affected ?? e.limit ?? '';
+  const events = [...ev].sort((a, b) => {
+    if (a.introduced === '0') return -1;
+    if (b.introduced === '0') return 1;
+    return cmp(at(a), at(b));
+  });
+  s = { cmp, events, limits: events.filter((e) => e.limit !== undefined && e.limit !== '*') };
+  SORTED.set(range, s);
+  return s;
+}
+
+const NOT_AFFECTED: { affected: boolean; fixed?: string } = Object.freeze({ affected: false });
+
 /**
  * Whether `version` is affected by `affected` (OSV: listed in `versions`, or inside an ECOSYSTEM range), and the
  * fixed version that ends its range.
  */
 export function evaluateAffected(affected: Affected, version: string, cmp: Comparator): { affected: boolean; fixed?: string } {
-  if (affected.versions.includes(version)) return { affected: true };
+  if (affected.versions.length && affected.versions.includes(version)) return { affected: true };
   for (const range of affected.ranges) {
     if (range.type !== 'ECOSYSTEM') continue;
-    const at = (e: (typeof range.events)[number]) => e.introduced ?? e.fixed ?? e.last_affected ?? e.limit ?? '';
-    const events = [...range.events].sort((a, b) => {
-      if (a.introduced === '0') return -1;
-      if (b.introduced === '0') return 1;
-      return cmp(at(a), at(b));
-    });
-    const limits = events.filter((e) => e.limit !== undefined && e.limit !== '*');
+    const { events, limits } = sortedRange(range, cmp);
     if (limits.length && limits.every((e) => cmp(version, e.limit!) >= 0)) continue;
     let hit = false;
     let fixed: string | undefined;
@@ -75,7 +102,41 @@ export function evaluateAffected(affected: Affected, version: string, cmp: Compa
     }
     if (hit) return fixed !== undefined ? { affected: true, fixed } : { affected: true };
   }
-  return { affected: false };
+  return NOT_AFFECTED;
+}
+
+/**
+ * `cmp` with its answers remembered, up to `max` pairs (then it starts over). Matching many inventories
+ * compares the same installed versions with the same range bounds again and again; the version order is a
+ * pure function, so its answers can be kept. Versions the grammar refuses throw every time.
+ */
+export function memoizedComparator(cmp: Comparator, max = 100_000): Comparator {
+  let memo = new Map<string, Map<string, -1 | 0 | 1>>();
+  let size = 0;
+  return (a, b) => {
+    let row = memo.get(a);
+    const hit = row?.get(b);
+    if (hit !== undefined) return hit;
+    const r = cmp(a, b);
+    if (size >= max) {
+      memo = new Map();
+      size = 0;
+      row = undefined;
+    }
+    if (!row) memo.set(a, (row = new Map()));
+    row.set(b, r);
+    size++;
+    return r;
+  };
+}
+
+/** One memoized comparator per version order, shared by every match in this process. */
+const MEMOIZED = new Map<Comparator, Comparator>();
+
+function memoized(cmp: Comparator): Comparator {
+  let m = MEMOIZED.get(cmp);
+  if (!m) MEMOIZED.set(cmp, (m = memoizedComparator(cmp)));
+  return m;
 }
 
 /** The version to compare for a package matched by `name` (Debian advisories on a source name use its version). */
@@ -90,21 +151,35 @@ export async function matchInventory(inv: Inventory, advisories: AdvisoryLookup)
   if (!distro?.ecosystem || inv.packages.length === 0) return [];
   let cmp: Comparator;
   try {
-    cmp = comparatorFor(distro.ecosystem);
+    cmp = memoized(comparatorFor(distro.ecosystem));
   } catch (err) {
     if (err instanceof ScanError) return [];
     throw err;
   }
   const family = ecosystemFamily(distro.ecosystem);
+  // Every name at once where the lookup can (one query, one await), else name by name.
+  const wanted = new Set<string>();
+  for (const pkg of inv.packages) {
+    wanted.add(pkg.name);
+    if (pkg.sourceName) wanted.add(pkg.sourceName);
+  }
+  const byName = advisories.lookupMany ? await advisories.lookupMany(family, [...wanted]) : new Map<string, Advisory[]>();
+  if (!advisories.lookupMany) for (const name of wanted) byName.set(name, await advisories.lookup(family, name));
+  // Whether an advisory ecosystem covers the image's, once per ecosystem string.
+  const covers = new Map<string, boolean>();
   const findings = new Map<string, Finding>();
   for (const pkg of inv.packages) {
-    const names = [...new Set([pkg.name, ...(pkg.sourceName ? [pkg.sourceName] : [])])];
-    for (const name of names) {
-      for (const adv of await advisories.lookup(family, name)) {
+    for (const name of pkg.sourceName && pkg.sourceName !== pkg.name ? [pkg.name, pkg.sourceName] : [pkg.name]) {
+      const found = byName.get(name);
+      if (!found?.length) continue;
+      const version = versionFor(pkg, name);
+      for (const adv of found) {
         if (adv.withdrawn) continue;
         for (const af of adv.affected) {
-          if (af.name !== name || !ecosystemCovers(af.ecosystem, distro.ecosystem, distro.release)) continue;
-          const version = versionFor(pkg, name);
+          if (af.name !== name) continue;
+          let covered = covers.get(af.ecosystem);
+          if (covered === undefined) covers.set(af.ecosystem, (covered = ecosystemCovers(af.ecosystem, distro.ecosystem, distro.release)));
+          if (!covered) continue;
           let r: ReturnType<typeof evaluateAffected>;
           try {
             r = evaluateAffected(af, version, cmp);

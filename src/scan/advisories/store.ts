@@ -11,6 +11,11 @@ export interface AdvisoryLookup {
    * `Red Hat`, ...): the matcher picks the release. Unknown packages give `[]`.
    */
   lookup(family: string, name: string): Promise<Advisory[]>;
+  /**
+   * `lookup` of many names at once (optional): every name asked for is a key. A lookup over a database
+   * answers a whole inventory with one query this way.
+   */
+  lookupMany?(family: string, names: readonly string[]): Promise<Map<string, Advisory[]>>;
 }
 
 export interface ImportReport {

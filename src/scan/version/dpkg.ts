@@ -27,29 +27,31 @@ function order(c: number): number {
 }
 
 function verrevcmp(a: string, b: string): number {
-  const sa = Buffer.from(a, 'latin1');
-  const sb = Buffer.from(b, 'latin1');
-  const at = (s: Buffer, i: number) => (i < s.length ? s[i]! : 0);
+  // Bytes as dpkg sees them: each character's low byte (latin1), 0 past the end. No buffers: matching compares
+  // millions of versions in a re-grade.
+  const la = a.length;
+  const lb = b.length;
+  const at = (s: string, len: number, i: number) => (i < len ? s.charCodeAt(i) & 0xff : 0);
   let i = 0;
   let j = 0;
-  while (at(sa, i) || at(sb, j)) {
+  while (at(a, la, i) || at(b, lb, j)) {
     let firstDiff = 0;
-    while ((at(sa, i) && !isDigit(at(sa, i))) || (at(sb, j) && !isDigit(at(sb, j)))) {
-      const ac = order(at(sa, i));
-      const bc = order(at(sb, j));
+    while ((at(a, la, i) && !isDigit(at(a, la, i))) || (at(b, lb, j) && !isDigit(at(b, lb, j)))) {
+      const ac = order(at(a, la, i));
+      const bc = order(at(b, lb, j));
       if (ac !== bc) return ac - bc;
       i++;
       j++;
     }
-    while (at(sa, i) === 0x30) i++;
-    while (at(sb, j) === 0x30) j++;
-    while (isDigit(at(sa, i)) && isDigit(at(sb, j))) {
-      if (!firstDiff) firstDiff = at(sa, i) - at(sb, j);
+    while (at(a, la, i) === 0x30) i++;
+    while (at(b, lb, j) === 0x30) j++;
+    while (isDigit(at(a, la, i)) && isDigit(at(b, lb, j))) {
+      if (!firstDiff) firstDiff = at(a, la, i) - at(b, lb, j);
       i++;
       j++;
     }
-    if (isDigit(at(sa, i))) return 1;
-    if (isDigit(at(sb, j))) return -1;
+    if (isDigit(at(a, la, i))) return 1;
+    if (isDigit(at(b, lb, j))) return -1;
     if (firstDiff) return firstDiff;
   }
   return 0;
