@@ -1,3 +1,4 @@
+import { goJson } from '../content/go-json.js';
 /**
  * Results as people and tools read them:
  * - `formatJson`: preflight's results.json (openshift-preflight internal/formatters/util.go `UserResponse`,
@@ -62,15 +63,9 @@ export function userResponse(r: Results, library: TestLibrary): UserResponse {
   return { image: r.image, passed: r.passed, test_library: { name: library.name, version: library.version, commit: library.commit }, results };
 }
 
-const GO_HTML_ESCAPES: Record<string, string> = { '<': '\\u003c', '>': '\\u003e', '&': '\\u0026', '\u2028': '\\u2028', '\u2029': '\\u2029' };
-
-/**
- * Go's `json.MarshalIndent(v, "", "    ")`: JSON.stringify's layout, plus Go's HTML escaping of `<`, `>`, `&`,
- * U+2028 and U+2029 (they can only occur inside strings). The same helper lives privately in content/schema1.ts
- * and cli/output.ts; certify may import neither cli nor that file's internals.
- */
+/** Go's `json.MarshalIndent(v, "", "    ")`, as preflight writes results.json. */
 export function goMarshalIndent(value: unknown): string {
-  return JSON.stringify(value, null, 4).replace(/[<>&\u2028\u2029]/g, (c) => GO_HTML_ESCAPES[c] ?? c);
+  return goJson(value, 4);
 }
 
 /** results.json text for one platform, or an array of them (one per platform) for a multi-arch run. */

@@ -1,10 +1,11 @@
+import { goJson as goMarshal } from '../content/go-json.js';
 /**
  * Output helpers shared by the commands. JSON is printed the way skopeo's Go encoder prints it
  * (`json.MarshalIndent(v, "", "    ")` + newline, with `<`, `>`, `&` escaped), so scripts that parse skopeo's
  * output parse ours unchanged.
  */
 export function goJson(value: unknown): string {
-  return `${JSON.stringify(value, null, 4).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
+  return `${goMarshal(value, 4)}\n`;
 }
 
 export type OutputFormat = 'text' | 'json';

@@ -6,6 +6,7 @@
  * Sources: distribution/distribution `docs/spec/manifest-v2-1.md`, `manifest/schema1/{sign,config_builder}.go`
  * (before 0742b566); docker/libtrust `jsonsign.go`, `ec_key.go`, `util.go`.
  */
+import { GO_HTML_ESCAPES, goJson } from './go-json.js';
 import {
   X509Certificate,
   createHash,
@@ -440,23 +441,6 @@ function v1ConfigFromConfig(configBytes: Uint8Array, id: string, parent: string,
 
 // ---------------------------------------------------------------------------------------------------------
 // Go encoding/json compatibility and base64url
-
-const GO_HTML_ESCAPES: Record<string, string> = {
-  '<': '\\u003c',
-  '>': '\\u003e',
-  '&': '\\u0026',
-  '\u2028': '\\u2028',
-  '\u2029': '\\u2029',
-};
-
-/**
- * Go `json.Marshal` / `json.MarshalIndent(v, "", indent)` for plain data with keys already in Go's order:
- * JSON.stringify's layout is the same, Go additionally escapes `<`, `>`, `&`, U+2028 and U+2029.
- * Those characters can only occur inside strings, so replacing them in the output is safe.
- */
-function goJson(value: unknown, indent?: string): string {
-  return JSON.stringify(value, null, indent).replace(/[<>&\u2028\u2029]/g, (c) => GO_HTML_ESCAPES[c] ?? c);
-}
 
 /** Go's `compact` with HTML escaping: drops insignificant whitespace, keeps every token's text. */
 function goCompact(raw: string): string {
