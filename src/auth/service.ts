@@ -321,9 +321,16 @@ export class AuthService {
     if (this.#auditTimer) clearTimeout(this.#auditTimer);
     this.#auditTimer = undefined;
     const batch = this.#pendingAudit.splice(0);
-    if (batch.length === 0) return;
-    await this.accounts.appendAudit(batch).catch((err: unknown) => this.log?.warn({ err, events: batch.length }, 'audit log write failed'));
+    // Writes are chained: when this returns, every event audited before the call is in the store, including
+    // those of a flush that was already on its way (a reader of the audit log must see its own writes).
+    this.#auditWrites = this.#auditWrites.then(async () => {
+      if (batch.length === 0) return;
+      await this.accounts.appendAudit(batch).catch((err: unknown) => this.log?.warn({ err, events: batch.length }, 'audit log write failed'));
+    });
+    await this.#auditWrites;
   }
+
+  #auditWrites: Promise<void> = Promise.resolve();
 
   readonly #pendingAudit: NewAuditEvent[] = [];
   #auditTimer: NodeJS.Timeout | undefined;
