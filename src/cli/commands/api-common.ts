@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { openApiClient, type ApiClient } from '../../client/api/client.js';
+import type { ApiClient } from '../../client/api/client.js';
 import { ClientError } from '../../client/errors.js';
 import type { CliIo } from '../main.js';
 import { goJson } from '../output.js';
@@ -39,6 +39,8 @@ export function apiCommand(
   cmd.action(async (...all: unknown[]) => {
     const opts = all[all.length - 2] as Record<string, unknown>;
     const args = all.slice(0, all.length - 2).flat() as string[];
+    // Loaded when a command runs: the registry session behind it is a third of the CLI's start-up otherwise.
+    const { openApiClient } = await import('../../client/api/client.js');
     const api = openApiClient(registryOf(opts), clientOptions(opts));
     try {
       await run(api, args, opts, new Output(io, (opts.format as ApiFormat | undefined) ?? 'table'));
