@@ -10,7 +10,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { ClientError } from '../../errors.js';
 
 export interface TlsConfig {
@@ -93,14 +93,16 @@ export function isRetryableStatus(status: number): boolean {
 /** The agents of one client: keep-alive connections, with its TLS settings. */
 export class Connections {
   private readonly http = new HttpAgent({ keepAlive: true });
-  private readonly https: HttpsAgent;
-  constructor(readonly tls: TlsConfig) {
-    this.https = new HttpsAgent({
-      keepAlive: true,
-      rejectUnauthorized: tls.verify,
-      ...(tls.ca?.length ? { ca: [...rootCertificates, ...tls.ca] } : {}),
-      ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
-    });
+  private httpsAgent: HttpsAgent | undefined;
+  constructor(readonly tls: TlsConfig) {}
+
+  /**
+   * Made on the first https request, with one TLS context for all its connections. Building a context with
+   * the default roots parses every bundled CA certificate (10-30 ms); a client that does not verify, or
+   * never speaks TLS, does not pay for that.
+   */
+  private get https(): HttpsAgent {
+    return (this.httpsAgent ??= new HttpsAgent({ keepAlive: true, rejectUnauthorized: this.tls.verify, secureContext: secureContextFor(this.tls) }));
   }
 
   /** One exchange, no retries and no redirects. Rejects with the body's error (e.g. DIGEST_MISMATCH) first. */
@@ -135,8 +137,14 @@ export class Connections {
 
   close(): void {
     this.http.destroy();
-    this.https.destroy();
+    this.httpsAgent?.destroy();
   }
+}
+
+function secureContextFor(tls: TlsConfig): SecureContext {
+  // An empty `ca` list means no roots at all, which is all a client that does not verify needs.
+  const ca = !tls.verify ? [] : tls.ca?.length ? [...rootCertificates, ...tls.ca] : undefined;
+  return createSecureContext({ ...(ca ? { ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) });
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
