@@ -59,7 +59,7 @@ async function cli(args: string[]): Promise<{ out: string; code: number }> {
   let out = '';
   const before = process.exitCode;
   process.exitCode = undefined;
-  await buildProgram({ out: (s) => (out += s), err: () => {}, version: 'test' })
+  await (await buildProgram({ out: (s) => (out += s), err: () => {}, version: 'test' }))
     .exitOverride()
     .parseAsync(['node', 'berth', ...args]);
   const code = process.exitCode ?? 0;

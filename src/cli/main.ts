@@ -1,21 +1,68 @@
 import { Command, CommanderError } from 'commander';
-import { serveCommand } from './commands/serve.js';
-import { gcCommand } from './commands/gc.js';
-import { migrateCommand } from './commands/migrate.js';
-import { inspectCommand } from './commands/inspect.js';
-import { copyCommand } from './commands/copy.js';
-import { deleteCommand, listTagsCommand, manifestDigestCommand } from './commands/registry-ops.js';
-import { moreCommands } from './commands/more.js';
-import { imageCommands } from './commands/image.js';
-import { scanCommand } from './commands/scan.js';
-import { advisoriesCommand } from './commands/advisories.js';
-import { apiCommands } from './commands/api.js';
-import { certifyCommand } from './commands/certify.js';
-import { publishCommands } from './commands/publish.js';
 import { exitCodeOf } from './run.js';
 
-/** Builds the `berth` command tree. Output goes through `io`, so tests can capture it. */
-export function buildProgram(io: CliIo = processIo()): Command {
+/** Makes a command (or the commands of a module that defines several; the one wanted is picked by name). */
+type Make = (io: CliIo) => Promise<Command | Command[]>;
+const publishing: Make = async (io) => (await import('./commands/publish.js')).publishCommands(io);
+
+/**
+ * Every top-level command, in `--help` order, with the module that defines it. A run builds (and so loads)
+ * only the command it names; `berth --help` and anything unknown build them all. src/cli/main.test.ts checks
+ * that each entry makes the command it is named for.
+ */
+export const COMMANDS: Record<string, Make> = {
+  serve: async (io) => (await import('./commands/serve.js')).serveCommand(io),
+  gc: async (io) => (await import('./commands/gc.js')).gcCommand(io),
+  migrate: async (io) => (await import('./commands/migrate.js')).migrateCommand(io),
+  inspect: async (io) => (await import('./commands/inspect.js')).inspectCommand(io),
+  copy: async (io) => (await import('./commands/copy.js')).copyCommand(io),
+  'list-tags': async (io) => (await import('./commands/registry-ops.js')).listTagsCommand(io),
+  delete: async (io) => (await import('./commands/registry-ops.js')).deleteCommand(),
+  'manifest-digest': async (io) => (await import('./commands/registry-ops.js')).manifestDigestCommand(io),
+  login: async (io) => (await import('./commands/login.js')).loginCommand(io),
+  logout: async (io) => (await import('./commands/login.js')).logoutCommand(io),
+  sync: async (io) => (await import('./commands/sync.js')).syncCommand(io),
+  tag: async (io) => (await import('./commands/tag.js')).tagCommand(io),
+  catalog: async (io) => (await import('./commands/catalog.js')).catalogCommand(io),
+  blob: async (io) => (await import('./commands/blob.js')).blobCommand(io),
+  image: async (io) => (await import('./commands/image.js')).imageCommand(io),
+  user: async (io) => (await import('./commands/user.js')).userCommand(io),
+  org: async (io) => (await import('./commands/org.js')).orgCommand(io),
+  team: async (io) => (await import('./commands/team.js')).teamCommand(io),
+  robot: async (io) => (await import('./commands/robot.js')).robotCommand(io),
+  repo: async (io) => (await import('./commands/repo.js')).repoCommand(io),
+  token: async (io) => (await import('./commands/token.js')).tokenCommand(io),
+  logs: async (io) => (await import('./commands/logs.js')).logsCommand(io),
+  certify: async (io) => (await import('./commands/certify.js')).certifyCommand(io),
+  publish: publishing,
+  unpublish: publishing,
+  certification: publishing,
+  scan: async (io) => (await import('./commands/scan.js')).scanCommand(io),
+  advisories: async (io) => (await import('./commands/advisories.js')).advisoriesCommand(io),
+};
+
+/** The root's options that take a value: skipped when looking for the command a run names. */
+const ROOT_VALUE_OPTIONS = new Set(['--override-os', '--override-arch', '--override-variant', '--policy']);
+
+/**
+ * The commands a run with these (user) arguments needs built: the one it names, none for a bare `--version`,
+ * and all of them otherwise (help, a typo to suggest for, nothing at all).
+ */
+export function commandsFor(args: string[]): string[] {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') break;
+    if (!a.startsWith('-')) return Object.hasOwn(COMMANDS, a) ? [a] : Object.keys(COMMANDS);
+    if (ROOT_VALUE_OPTIONS.has(a)) i++;
+  }
+  return args.includes('--version') && !args.includes('--help') && !args.includes('-h') ? [] : Object.keys(COMMANDS);
+}
+
+/**
+ * Builds the `berth` command tree with the commands `names` (all by default; a run needs only those
+ * `commandsFor` gives). Output goes through `io`, so tests can capture it.
+ */
+export async function buildProgram(io: CliIo = processIo(), names: string[] = Object.keys(COMMANDS)): Promise<Command> {
   const program = new Command('berth')
     .description('Berth: a container image registry and image toolkit')
     .version(io.version, '--version')
@@ -37,19 +84,10 @@ Examples:
   $ berth copy docker://quay.io/team/app:v1 oci:./layout:v1
   $ berth inspect docker://localhost:5000/team/app:v1 --tls-verify=false`,
     );
-  program.addCommand(serveCommand(io));
-  program.addCommand(gcCommand(io));
-  program.addCommand(migrateCommand(io));
-  program.addCommand(inspectCommand(io));
-  program.addCommand(copyCommand(io));
-  program.addCommand(listTagsCommand(io));
-  program.addCommand(deleteCommand());
-  program.addCommand(manifestDigestCommand(io));
-  for (const c of [...moreCommands(io), ...imageCommands(io), ...apiCommands(io)]) program.addCommand(c);
-  program.addCommand(certifyCommand(io));
-  for (const c of publishCommands(io)) program.addCommand(c);
-  program.addCommand(scanCommand(io));
-  program.addCommand(advisoriesCommand(io));
+  for (const name of names) {
+    const made = await COMMANDS[name]!(io);
+    program.addCommand(Array.isArray(made) ? made.find((c) => c.name() === name)! : made);
+  }
   return program;
 }
 
@@ -64,7 +102,7 @@ function processIo(): CliIo {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram().exitOverride();
+  const program = (await buildProgram(processIo(), commandsFor(argv.slice(2)))).exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -127,7 +127,7 @@ describe('berth scan', () => {
     let err = '';
     const before = process.exitCode;
     process.exitCode = undefined;
-    await buildProgram({ out: (s) => (out += s), err: (s) => (err += s), version: 'test' })
+    await (await buildProgram({ out: (s) => (out += s), err: (s) => (err += s), version: 'test' }))
       .exitOverride()
       .parseAsync(['node', 'berth', ...args]);
     const code = process.exitCode ?? 0;

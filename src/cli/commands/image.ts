@@ -262,7 +262,7 @@ Examples:
 }
 
 /** The `oc image` set: info, extract, mirror, append. */
-export function imageCommands(io: CliIo): Command[] {
+export function imageCommand(io: CliIo): Command {
   const image = new Command('image')
     .description('Work with images as oc image does: info, extract, mirror, append')
     .addHelpText(
@@ -278,5 +278,5 @@ Examples:
   image.addCommand(extractCommand(io));
   image.addCommand(mirrorCommand(io));
   image.addCommand(appendCommand(io));
-  return [image];
+  return image;
 }
