@@ -23,7 +23,7 @@ const ALLOWED: Record<string, string[]> = {
   client: ['content'],
   testing: ['http', 'registry', 'auth', 'content', 'storage', 'metadata'],
   interop: ['testing', 'http', 'registry', 'auth', 'content', 'storage', 'metadata', 'client', 'scan', 'certify'],
-  bench: ['content', 'testing', 'app', 'http', 'registry', 'storage', 'metadata'],
+  bench: ['content', 'testing', 'app', 'http', 'registry', 'storage', 'metadata', 'client'],
 };
 const FORBIDDEN_IN_CONTENT = ['node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:net', 'better-sqlite3', 'node:child_process'];
 
