@@ -1,7 +1,7 @@
-import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../content/digest.js';
 import { blobRedirect, deleteBlob, openBlob, statBlob, type ByteRange } from '../registry/blobs.js';
 import { RegistryError } from '../registry/errors.js';
+import { copyOut } from '../storage/copy-out.js';
 import { repoName, send, type Context } from './context.js';
 
 // https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-blobs (end-2)
@@ -23,8 +23,8 @@ export async function getBlob(ctx: Context): Promise<void> {
     headers['Content-Range'] = `bytes ${opened.range.start}-${opened.range.end}/${opened.blob.size}`;
   }
   ctx.res.writeHead(opened.range ? 206 : 200, headers);
-  // Headers are out: from here an error can only cut the connection, which pipeline does.
-  await pipeline(opened.stream, ctx.res);
+  // Headers are out: from here an error can only cut the connection, which copyOut does.
+  await copyOut(opened.stream, ctx.res);
 }
 
 // end-10

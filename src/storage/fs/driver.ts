@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { BlobDriver, FileInfo, FileWriter, IoOptions, ReadOptions, WriterOptions } from '../driver.js';
 import { DriverError } from '../errors.js';
+import type { RangeCopier } from '../copy-out.js';
 import { destroyOnAbort } from '../destroy-on-abort.js';
 import { TwoPhaseWriter } from '../two-phase-writer.js';
 import { isValidPathSegment, validatePath } from '../validate-path.js';
@@ -102,13 +104,16 @@ export class FsDriver implements BlobDriver {
       await handle.close().catch(() => undefined);
       return emptyReadable();
     }
-    const stream = createReadStream(this.#full(path), {
-      fd: handle,
-      start: offset,
-      end: end - 1, // inclusive
-      highWaterMark: READ_HIGH_WATER_MARK,
-      autoClose: true,
-    });
+    const stream: Readable & RangeCopier = Object.assign(
+      createReadStream(this.#full(path), {
+        fd: handle,
+        start: offset,
+        end: end - 1, // inclusive
+        highWaterMark: READ_HIGH_WATER_MARK,
+        autoClose: true,
+      }),
+      { copyTo: (out: Writable) => copyRange(handle, offset, end, stream, out) },
+    );
     destroyOnAbort(stream, signal);
     return stream;
   }
@@ -482,6 +487,67 @@ async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
       }
     }
     rest = next;
+  }
+}
+
+/** Buffers one `copyTo` cycles through: one being read into while the others wait on the socket. */
+const COPY_BUFFERS = 4;
+const COPY_BUFFER_SIZE = 1024 * 1024;
+
+/**
+ * RangeCopier.copyTo for a file: reads [start, end) of `handle` into COPY_BUFFERS reused buffers and writes
+ * them to `out`, taking a buffer back only when its write callback has run. `stream` (the reader this copy
+ * stands in for) is destroyed at the end, which closes the handle; destroying it (an abort) stops the copy.
+ */
+async function copyRange(handle: FileHandle, start: number, end: number, stream: Readable, out: Writable): Promise<void> {
+  const free = Array.from({ length: Math.min(COPY_BUFFERS, Math.ceil((end - start) / COPY_BUFFER_SIZE)) }, () =>
+    Buffer.allocUnsafeSlow(Math.min(COPY_BUFFER_SIZE, end - start)),
+  );
+  const all = free.length;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const stop = (err: Error): void => {
+    failure ??= err;
+    wake?.();
+  };
+  const onClose = (): void => stop(Object.assign(new Error('the destination closed before the copy ended'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+  const onStreamClose = (): void => stop((stream.errored as Error | null) ?? new Error('the reader was destroyed'));
+  // The error listeners stay: like pipeline's, they keep an error from going unhandled once we have destroyed
+  // a stream with it.
+  out.on('error', stop);
+  stream.on('error', stop);
+  out.once('close', onClose);
+  stream.once('close', onStreamClose);
+  if (stream.destroyed) onStreamClose();
+  const waitFor = async (ready: () => boolean): Promise<void> => {
+    while (!ready() && !failure) await new Promise<void>((resolve) => (wake = resolve));
+    if (failure) throw failure;
+  };
+  try {
+    for (let pos = start; pos < end; ) {
+      await waitFor(() => free.length > 0);
+      const buf = free.pop()!;
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, end - pos), pos);
+      if (failure) throw failure;
+      if (bytesRead === 0) throw new Error(`the file ended at ${pos} of ${end} bytes`);
+      pos += bytesRead;
+      out.write(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead), (err) => {
+        if (err) stop(err);
+        else free.push(buf);
+        wake?.();
+      });
+    }
+    await waitFor(() => free.length === all);
+    out.removeListener('close', onClose);
+    out.end();
+    await finished(out);
+  } catch (err) {
+    out.destroy(err as Error);
+    throw err;
+  } finally {
+    out.removeListener('close', onClose);
+    stream.removeListener('close', onStreamClose);
+    stream.destroy();
   }
 }
 
