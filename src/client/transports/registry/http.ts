@@ -4,6 +4,7 @@
  * 429 (honouring Retry-After), 5xx and connection failures are retried with exponential backoff, only when
  * the request body can be sent again (none, or bytes in memory).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -16,11 +17,69 @@ import { ClientError } from '../../errors.js';
 export interface TlsConfig {
   /** false: accept any certificate (skopeo --tls-verify=false; registries.conf `insecure`). */
   verify: boolean;
-  /** Extra trusted CAs (PEM), added to the system roots. */
+  /** The trusted roots (PEM, concatenated), normally `systemRoots()`; unset: the roots bundled with Node.js. */
+  roots?: string;
+  /** Extra trusted CAs (PEM), added to the roots. */
   ca?: string[];
   /** A client certificate and its key (PEM). */
   cert?: string;
   key?: string;
+}
+
+/** Where Go's crypto/x509, and so skopeo and podman, looks for the system's CA bundle on Linux, in this order. */
+export const SYSTEM_CA_FILES = [
+  '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Gentoo
+  '/etc/pki/tls/certs/ca-bundle.crt', // Fedora, RHEL 6
+  '/etc/ssl/ca-bundle.pem', // openSUSE
+  '/etc/pki/tls/cacert.pem', // OpenELEC
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem', // CentOS, RHEL 7
+  '/etc/ssl/cert.pem', // Alpine
+];
+
+const systemRootsCache = new Map<string, string | undefined>();
+
+/**
+ * The system's trusted CAs, found as skopeo finds them: the file `$SSL_CERT_FILE`, else the first of
+ * SYSTEM_CA_FILES that exists, plus the files in each directory of `$SSL_CERT_DIR` (colon-separated). So a CA
+ * installed with update-ca-certificates or update-ca-trust is trusted, as it is by every containers tool.
+ * Unlike Go, /etc/ssl/certs is not scanned unless `$SSL_CERT_DIR` names it: the bundle is built from it.
+ * Undefined when none is found; Node's bundled roots apply then. Read once per process.
+ */
+export function systemRoots(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const files = env['SSL_CERT_FILE'] ? [env['SSL_CERT_FILE']] : SYSTEM_CA_FILES;
+  const dirs = env['SSL_CERT_DIR'] ? env['SSL_CERT_DIR'].split(':').filter(Boolean) : [];
+  const key = JSON.stringify([files, dirs]);
+  if (systemRootsCache.has(key)) return systemRootsCache.get(key);
+  const read = (f: string): string | undefined => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const pems: string[] = [];
+  for (const f of files) {
+    const pem = read(f);
+    if (pem !== undefined) {
+      pems.push(pem);
+      break;
+    }
+  }
+  for (const d of dirs) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(d).sort();
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const pem = read(join(d, n));
+      if (pem?.includes('-----BEGIN CERTIFICATE-----')) pems.push(pem);
+    }
+  }
+  const roots = pems.some((p) => p.includes('-----BEGIN CERTIFICATE-----')) ? pems.join('\n') : undefined;
+  systemRootsCache.set(key, roots);
+  return roots;
 }
 
 /**
@@ -143,7 +202,7 @@ export class Connections {
 
 function secureContextFor(tls: TlsConfig): SecureContext {
   // An empty `ca` list means no roots at all, which is all a client that does not verify needs.
-  const ca = !tls.verify ? [] : tls.ca?.length ? [...rootCertificates, ...tls.ca] : undefined;
+  const ca = !tls.verify ? [] : tls.roots !== undefined || tls.ca?.length ? [...(tls.roots !== undefined ? [tls.roots] : rootCertificates), ...(tls.ca ?? [])] : undefined;
   return createSecureContext({ ...(ca ? { ca } : {}), ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}) });
 }
 

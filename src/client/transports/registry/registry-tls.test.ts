@@ -1,6 +1,7 @@
 // HTTPS: an unknown CA fails with NETWORK_ERROR naming the host (and is not retried); a certs.d directory
 // (--cert-dir) with ca.crt makes it trusted; a client certificate pair (client.cert/client.key) is presented
-// when the registry demands one; tlsVerify false and registries.conf `insecure` skip verification.
+// when the registry demands one; tlsVerify false and registries.conf `insecure` skip verification; the system's
+// CA bundle ($SSL_CERT_FILE, $SSL_CERT_DIR, else the distribution's bundle) is the trust store, as for skopeo.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { realImage, writeLayout, type FixtureImage } from '../../fixtures.js';
 import { startTestRegistry, type TestRegistry } from '../../../testing/registry.js';
 import { startProxy, type RunningProxy } from './test-servers.js';
 import { pushWith, testTransport } from './test-helpers.js';
+import { systemRoots } from './http.js';
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
 
@@ -69,6 +71,36 @@ describe('registry transport over HTTPS', { skip: !hasOpenssl && 'openssl is not
     const t = testTransport({ tlsVerify: true, certDir });
     try {
       assert.equal((await pushWith(t, `oci:${join(root, 'src')}:img`, `docker://${server.host}/tls/app:v1`, { preserveDigests: true })).digest, img.digest);
+    } finally {
+      t.close();
+    }
+  });
+
+  it('a CA in the system bundle ($SSL_CERT_FILE) or an $SSL_CERT_DIR is trusted, as skopeo trusts it', async () => {
+    const bundle = join(root, 'system-bundle.pem');
+    await writeFile(bundle, `${await readFile(join(root, 'ca.crt'), 'utf8')}`);
+    const dir = join(root, 'system-dir');
+    await mkdir(dir);
+    await copyFile(join(root, 'ca.crt'), join(dir, 'local-ca.pem'));
+    for (const env of [{ SSL_CERT_FILE: bundle }, { SSL_CERT_FILE: join(root, 'missing.pem'), SSL_CERT_DIR: `${join(root, 'missing')}:${dir}` }]) {
+      const t = testTransport({ tlsVerify: true, env });
+      try {
+        const s = await t.newSource(t.parseReference(`//${server.host}/tls/app:v1`));
+        assert.equal((await s.getManifest()).digest, img.digest, JSON.stringify(env));
+      } finally {
+        t.close();
+      }
+    }
+  });
+
+  it('the system bundle replaces the roots bundled with Node.js, as in Go: a bundle without the CA is not trusted', async () => {
+    const other = join(root, 'other-bundle.pem');
+    await writeFile(other, await readFile(join(root, 'client.cert'), 'utf8'));
+    assert.equal(systemRoots({ SSL_CERT_FILE: other }), await readFile(other, 'utf8'));
+    assert.equal(systemRoots({ SSL_CERT_FILE: join(root, 'missing.pem') }), undefined, 'nothing found: Node.js roots');
+    const t = testTransport({ tlsVerify: true, env: { SSL_CERT_FILE: other } });
+    try {
+      await assert.rejects(t.newSource(t.parseReference(`//${server.host}/tls/app:v1`)).then((s) => s.getManifest()), (e) => isClientError(e, 'NETWORK_ERROR'));
     } finally {
       t.close();
     }

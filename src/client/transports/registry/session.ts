@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { getCredentials, type Credentials } from '../../config/auth-file.js';
 import { isInsecureRegistry, loadRegistriesConf, resolveEndpoints, type RegistriesConf } from '../../config/registries-conf.js';
 import { RegistryClient } from './client.js';
-import { Connections, DEFAULT_RETRY, loadCertDir, type RetryPolicy, type TlsConfig } from './http.js';
+import { Connections, DEFAULT_RETRY, loadCertDir, systemRoots, type RetryPolicy, type TlsConfig } from './http.js';
 import { DOCKER_HUB, type DockerReference } from './reference.js';
 
 export interface RegistryOptions {
@@ -97,7 +97,8 @@ export class RegistrySession {
   }
 
   private async makeClient(registry: string, insecure: boolean, creds: Credentials | undefined): Promise<RegistryClient> {
-    const tls: TlsConfig = { verify: !insecure, ...(await this.certsFor(registry)) };
+    const roots = insecure ? undefined : systemRoots(this.options.env ?? process.env);
+    const tls: TlsConfig = { verify: !insecure, ...(roots !== undefined ? { roots } : {}), ...(await this.certsFor(registry)) };
     const conn = new Connections(tls);
     this.connections.push(conn);
     return new RegistryClient({
