@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { freePort } from '../testing/nginx.js';
 import { startTestRegistry, type TestRegistry } from '../testing/registry.js';
 import { pushImage, randomImage } from '../testing/fixtures.js';
+import { realImage, writeLayout } from '../client/fixtures.js';
 import { startBearerFront, type BearerFront } from '../client/transports/registry/test-servers.js';
 
 const run = promisify(execFile);
@@ -193,6 +194,39 @@ describe('berth login / logout against docker-registry with htpasswd (Basic)', {
     assert.equal((await berth('logout', '--authfile', theirs, host)).stdout, `Removed login credentials for ${host}\n`);
     const gone = await skopeo('login', '--authfile', theirs, '--get-login', host);
     assert.notEqual(gone.code, 0, 'skopeo sees the entry berth removed as gone');
+  });
+
+  it('copy --authfile serves both sides; --src-authfile or --dest-authfile overrides it for its side', async () => {
+    const both = join(dir, 'both.json');
+    const empty = join(dir, 'empty.json');
+    await writeFile(both, JSON.stringify({ auths: { [host]: { auth: b64('alice:s3cret') } } }));
+    await writeFile(empty, '{"auths":{}}');
+    const layout = join(dir, 'authfile-src');
+    const img = realImage({ layers: 1 });
+    await writeLayout(layout, { v1: img });
+    // The default auth file has no credentials here: only the flags can get berth past the registry's 401.
+    const cp = async (...args: string[]): Promise<Result> => {
+      try {
+        const { stdout, stderr } = await run(process.execPath, [BIN, '--policy', join(dir, 'policy.json'), 'copy', '--src-tls-verify=false', '--dest-tls-verify=false', ...args], { env: { ...env, REGISTRY_AUTH_FILE: empty } });
+        return { code: 0, stdout, stderr };
+      } catch (err) {
+        const e = err as { code: number; stdout: string; stderr: string };
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+      }
+    };
+    const denied = await cp(`oci:${layout}:v1`, `docker://${host}/authfile/app:v1`);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /401 .*no credentials are configured for this registry/);
+
+    assert.equal((await cp('--authfile', both, `oci:${layout}:v1`, `docker://${host}/authfile/app:v1`)).code, 0, 'destination side');
+    const r2r = await cp('--authfile', both, `docker://${host}/authfile/app:v1`, `docker://${host}/authfile/copy:v1`);
+    assert.equal(r2r.code, 0, r2r.stderr);
+    const srcOverride = await cp('--authfile', both, '--src-authfile', empty, `docker://${host}/authfile/app:v1`, `oci:${join(dir, 'authfile-out')}:v1`);
+    assert.equal(srcOverride.code, 1, 'the source reads only --src-authfile');
+    assert.match(srcOverride.stderr, /no credentials are configured/);
+    const destOverride = await cp('--authfile', empty, '--dest-authfile', both, `docker://${host}/authfile/app:v1`, `docker://${host}/authfile/copy2:v1`);
+    assert.equal(destOverride.code, 1, 'the source reads --authfile, which has nothing for it');
+    assert.match(destOverride.stderr, /no credentials are configured/);
   });
 });
 

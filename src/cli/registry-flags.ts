@@ -37,7 +37,8 @@ export function registryOptions(opts: Record<string, unknown>, side?: 'src' | 'd
   } else if (username !== undefined) {
     out.credentials = { username, password: get<string>('password') ?? '' };
   }
-  const authFile = get<string>('authfile');
+  // copy and sync also take a plain --authfile for both sides (skopeo's "primary" credentials file).
+  const authFile = get<string>('authfile') ?? (side ? (opts['authfile'] as string | undefined) : undefined);
   if (authFile) out.authFile = authFile;
   const token = get<string>('registryToken');
   if (token) out.registryToken = token;
@@ -88,8 +89,8 @@ export function parseFormatFlag(value: string, previous: FormatFlag | undefined)
 
 /**
  * The flags copy and sync share, as skopeo names them: --all, --preserve-digests, --digestfile, parallelism,
- * retries, --quiet, -f/--format (manifest type and/or output), layer (de)compression, and every --src-/--dest-
- * registry flag.
+ * retries, --quiet, --authfile (both sides), -f/--format (manifest type and/or output), layer (de)compression,
+ * and every --src-/--dest- registry flag.
  */
 export function addCopyFlags(cmd: Command, digestfile: string): Command {
   cmd
@@ -99,6 +100,7 @@ export function addCopyFlags(cmd: Command, digestfile: string): Command {
     .option('--image-parallel-copies <n>', 'blobs copied at once (default 6)', (v) => Number(v))
     .option('--retry-times <n>', 'retries on network errors, 429 and 5xx', (v) => Number(v))
     .option('-q, --quiet', 'print nothing but errors')
+    .option('--authfile <path>', 'auth.json for both sides, unless --src-authfile or --dest-authfile names another (as skopeo)')
     .addOption(
       new Option('-f, --format <format>', 'manifest type the destination gets: oci, v2s2 or v2s1 (as skopeo; default: the source\'s, converted only if the destination needs it); or the output: text or json. May be given twice').argParser(parseFormatFlag),
     )
