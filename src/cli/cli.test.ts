@@ -2,7 +2,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +98,30 @@ describe('berth CLI', () => {
     assert.equal((JSON.parse(again.stdout) as { blobs: { copied: number } }).blobs.copied, 0, 'a re-copy skips blobs the registry has');
     const all = await berth('copy', '-q', '--all', '--src-tls-verify=false', `docker://${host}/cli/multi:latest`, `oci:${join(dir, 'multi')}:latest`);
     assert.equal(all.code, 0, all.stderr);
+  });
+
+  it('--additional-tag names the image again in a docker-archive:, which skopeo then finds by that name', async () => {
+    const archive = join(dir, 'tagged.tar');
+    const res = await berth('copy', '-q', '--src-tls-verify=false', '--additional-tag', 'team/app:latest', '--additional-tag', 'quay.io/other/x:1', `docker://${host}/cli/app:v1`, `docker-archive:${archive}:team/app:v1`);
+    assert.equal(res.code, 0, res.stderr);
+    const manifest = JSON.parse(spawnSync('tar', ['-xOf', archive, 'manifest.json'], { encoding: 'utf8' }).stdout) as Array<{ RepoTags: string[] }>;
+    assert.deepEqual(manifest[0]!.RepoTags, ['docker.io/team/app:v1', 'docker.io/team/app:latest', 'quay.io/other/x:1']);
+    if (hasSkopeo) {
+      const viaExtra = JSON.parse(await skopeo('inspect', `docker-archive:${archive}:quay.io/other/x:1`)) as { Digest: string };
+      const viaName = JSON.parse(await skopeo('inspect', `docker-archive:${archive}:team/app:v1`)) as { Digest: string };
+      assert.equal(viaExtra.Digest, viaName.Digest);
+    }
+  });
+
+  it('refuses --additional-tag that is not a name:tag, or for a destination that keeps no names, writing nothing', async () => {
+    const bad = await berth('copy', '-q', '--src-tls-verify=false', '--additional-tag', 'Bad Name', `docker://${host}/cli/app:v1`, `docker-archive:${join(dir, 'bad.tar')}`);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--additional-tag: .*"Bad Name"/);
+    const oci = await berth('copy', '-q', '--src-tls-verify=false', '--additional-tag', 'team/app:latest', `docker://${host}/cli/app:v1`, `oci:${join(dir, 'not-here')}:v1`);
+    assert.equal(oci.code, 1);
+    assert.match(oci.stderr, /additional tags are kept only by docker-archive: destinations/);
+    const left = (await readdir(dir)).filter((n) => n === 'bad.tar' || n === 'not-here' || n.startsWith('.berth-staging-'));
+    assert.deepEqual(left, []);
   });
 
   it('mounts blobs across repositories of one registry instead of copying them', async () => {

@@ -3,14 +3,14 @@ import { getTransport, parseImageReference } from './transports/index.js';
 import { createRegistryTransport, type RegistryTransport } from './transports/registry/transport.js';
 import type { RegistryOptions } from './transports/registry/session.js';
 import type { DockerReference } from './transports/registry/reference.js';
-import type { ImageDestination, ImageReference, ImageSource, SourceOptions, Transport } from './transport.js';
+import type { DestinationOptions, ImageDestination, ImageReference, ImageSource, Transport } from './transport.js';
 
 /**
  * Opens images by the strings users write (`docker://…`, `oci:…`, `dir:…`, …). Registry references get a
  * transport of their own with these options, so the source and the destination of one copy can use different
  * credentials and TLS settings (skopeo's `--src-*` and `--dest-*`).
  */
-export interface OpenOptions extends SourceOptions {
+export interface OpenOptions extends DestinationOptions {
   registry?: RegistryOptions;
 }
 
@@ -36,6 +36,9 @@ export async function openSource(image: string, opts: OpenOptions = {}): Promise
 
 export async function openDestination(image: string, opts: OpenOptions = {}): Promise<ImageDestination> {
   const { ref, transport } = resolveImage(image, opts);
+  if (opts.additionalTags?.length && transport.name !== 'docker-archive') {
+    throw new ClientError('REFERENCE_INVALID', `${image}: additional tags are kept only by docker-archive: destinations`);
+  }
   return transport.newDestination(ref, opts);
 }
 

@@ -76,10 +76,19 @@ export interface ImageDestination {
   readonly supportedManifestTypes?: readonly string[];
 }
 
+/** What a destination may be told when it is opened. */
+export interface DestinationOptions extends SourceOptions {
+  /**
+   * More names for the image, for a format that keeps names: docker-archive's RepoTags (skopeo's
+   * `--additional-tag`). Other transports refuse them.
+   */
+  additionalTags?: string[];
+}
+
 export interface Transport {
   readonly name: TransportName;
   /** Parses what follows `<name>:` (e.g. `/tmp/layout:v1`). Throws ClientError `REFERENCE_INVALID`. */
   parseReference(rest: string): ImageReference;
   newSource(ref: ImageReference, opts?: SourceOptions): Promise<ImageSource>;
-  newDestination(ref: ImageReference, opts?: SourceOptions): Promise<ImageDestination>;
+  newDestination(ref: ImageReference, opts?: DestinationOptions): Promise<ImageDestination>;
 }

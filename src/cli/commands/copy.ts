@@ -10,6 +10,7 @@ export function copyCommand(io: CliIo): Command {
     .description('Copy an image between registries, layouts, directories and archives (as skopeo copy)')
     .argument('<source>', 'source image, e.g. docker://quay.io/team/app:v1')
     .argument('<destination>', 'destination image, e.g. oci:./layout:v1')
+    .option('--additional-tag <name:tag>', 'another name for the image in a docker-archive: destination (repeatable)', (v: string, all: string[] = []) => [...all, v])
     .addOption(new Option('--multi-arch <which>', 'for a multi-arch index: the image for this platform, all of them, or the index alone').choices(['system', 'all', 'index-only']));
   addCopyFlags(cmd, 'write the digest of the copied manifest to this file');
   return cmd
@@ -25,6 +26,7 @@ Examples:
   $ berth copy docker://quay.io/team/app:v1 docker://registry.example.com/team/app:v1
   $ berth copy --all docker://localhost:5000/team/app:v1 oci:./layout:v1 --src-tls-verify=false
   $ berth copy oci:./layout:v1 docker-archive:./app.tar:team/app:v1
+  $ berth copy --additional-tag team/app:latest oci:./layout:v1 docker-archive:./app.tar:team/app:v1
   $ berth copy --dest-creds robot:TOKEN dir:./app docker://registry.example.com/team/app:v2
   $ berth copy --format v2s2 oci:./layout:v1 docker://registry.example.com/team/app:v1     # Docker schema 2
   $ berth copy --format v2s1 oci:./layout:v1 docker://registry.example.com/legacy/app:v1   # signed schema 1
@@ -41,7 +43,10 @@ Examples:
       const source = await openSource(src, { registry: registryOptions(opts, 'src', flags.retryTimes) });
       try {
         await checkPolicy(command, source.reference);
-        const destination = await openDestination(dst, { registry: registryOptions(opts, 'dest', flags.retryTimes) });
+        const destination = await openDestination(dst, {
+          registry: registryOptions(opts, 'dest', flags.retryTimes),
+          ...(opts.additionalTag ? { additionalTags: opts.additionalTag as string[] } : {}),
+        });
         try {
           const json = flags.output === 'json';
           const progress = createProgress(process.stderr, { quiet: flags.quiet || json });

@@ -209,17 +209,21 @@ class DockerArchiveDestination implements ImageDestination {
   constructor(
     readonly reference: DockerArchiveReference,
     private readonly staging: string,
+    /** RepoTags: the reference's name, then the additional tags, each once. */
+    private readonly repoTags: string[],
   ) {}
 
-  static async open(ref: DockerArchiveReference): Promise<DockerArchiveDestination> {
+  static async open(ref: DockerArchiveReference, additionalTags: string[] = []): Promise<DockerArchiveDestination> {
     if (ref.sourceIndex !== undefined) throw new ClientError('REFERENCE_INVALID', `${String(ref)}: @N selects an image to read`);
+    const extra = additionalTags.map((t) => formatNamedTagged(parseNamedTagged(t, '--additional-tag')));
+    const repoTags = [...new Set([...(ref.named ? [formatNamedTagged(ref.named)] : []), ...extra])];
     if (await isDirectory(ref.path)) throw new ClientError('ARCHIVE_INVALID', `docker-archive: ${ref.path} is a directory`);
     const parent = dirname(ref.path) || '.';
     if (!(await isDirectory(parent))) throw new ClientError('ARCHIVE_INVALID', `docker-archive: ${parent}: no such directory`);
     // Staged next to PATH rather than in /tmp: layers can be large, and this is where they are going anyway.
     const staging = join(parent, `.berth-staging-${randomBytes(6).toString('hex')}`);
     await mkdir(staging);
-    return new DockerArchiveDestination(ref, staging);
+    return new DockerArchiveDestination(ref, staging, repoTags);
   }
 
   // hasBlob implements ImageDestination: the archive is written from scratch, so only what this copy staged.
@@ -281,7 +285,7 @@ class DockerArchiveDestination implements ImageDestination {
     const configName = `${digestHex(plan.config.digest)}.json`;
     const entry: ArchiveManifestEntry = {
       Config: configName,
-      RepoTags: this.reference.named ? [formatNamedTagged(this.reference.named)] : [],
+      RepoTags: this.repoTags,
       Layers: layerNames,
     };
     await writeArchive(this.reference.path, async (tar) => {
@@ -311,5 +315,5 @@ export const dockerArchiveTransport = {
   name: 'docker-archive',
   parseReference,
   newSource: (ref) => DockerArchiveSource.open(asRef(ref)),
-  newDestination: (ref) => DockerArchiveDestination.open(asRef(ref)),
+  newDestination: (ref, opts) => DockerArchiveDestination.open(asRef(ref), opts?.additionalTags),
 } satisfies Transport;
