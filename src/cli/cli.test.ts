@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startTestRegistry, type TestRegistry } from '../testing/registry.js';
 import { indexOf, pushImage, randomImage } from '../testing/fixtures.js';
+import { COMMANDS } from './main.js';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/berth.js', import.meta.url));
@@ -165,7 +166,7 @@ describe('berth CLI', () => {
   });
 
   it('shows examples in --help of every command', async () => {
-    for (const cmd of ['serve', 'gc', 'migrate', 'inspect', 'copy', 'list-tags', 'delete', 'manifest-digest', 'login', 'logout', 'sync', 'tag', 'catalog', 'image']) {
+    for (const cmd of Object.keys(COMMANDS)) {
       const help = await berth(cmd, '--help');
       assert.equal(help.code, 0);
       assert.match(help.stdout, /Examples:\n {2}\$ berth /, cmd);

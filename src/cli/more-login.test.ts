@@ -136,8 +136,9 @@ describe('berth login / logout against docker-registry with htpasswd (Basic)', {
     assert.equal((await berth('login', '--get-login', host)).stdout, 'alice\n');
 
     const piped = join(dir, 'piped.json');
-    const viaStdin = await berthIn('s3cret\n', 'login', '--authfile', piped, '--tls-verify=false', '-u', 'alice', '--password-stdin', host);
+    const viaStdin = await berthIn('s3cret\n', 'login', '-v', '--authfile', piped, '--tls-verify=false', '-u', 'alice', '--password-stdin', host);
     assert.equal(viaStdin.code, 0, viaStdin.stderr);
+    assert.equal(viaStdin.stdout, `Used:  ${piped}\nLogin Succeeded!\n`, 'as skopeo login -v prints it');
     assert.equal((await auths(piped))[host]?.auth, b64('alice:s3cret'), 'the trailing newline is not part of the password');
 
     // No user given: the stored credentials are checked and reused, as podman does.

@@ -31,7 +31,15 @@ async function download(url: string, dir: string): Promise<string> {
 }
 
 export function advisoriesCommand(io: CliIo): Command {
-  const cmd = new Command('advisories').description('Manage the advisory data a registry grades its images with');
+  const cmd = new Command('advisories')
+    .description('Manage the advisory data a registry grades its images with')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ berth advisories import --data /var/lib/berth ./osv/Debian.zip
+  $ berth advisories import --help`,
+    );
   cmd.addCommand(
     new Command('import')
       .description('Import advisory data (OSV, Red Hat CSAF/VEX, Alpine secdb, Debian security tracker) into the registry')

@@ -14,6 +14,7 @@ export function loginCommand(io: CliIo): Command {
     .option('--authfile <path>', 'auth.json to write (default: REGISTRY_AUTH_FILE, else ${XDG_RUNTIME_DIR}/containers/auth.json)')
     .option('--get-login', 'print the user name stored for the registry, and check nothing')
     .option('--cert-dir <dir>', 'CA certificates and client keys (*.crt, *.cert, *.key)')
+    .option('-v, --verbose', 'also print which auth.json was written')
     .addOption(new Option('--tls-verify [bool]', 'require HTTPS and verify certificates').argParser(parseBool))
     .addHelpText(
       'after',
@@ -66,7 +67,9 @@ Examples:
         username ??= await prompt('Username: ', false);
         password ??= await prompt('Password: ', true);
       }
-      await login(target, { username, password }, net);
+      const { path } = await login(target, { username, password }, net);
+      // skopeo and podman print this line with two spaces (Go's Println of "Used: " and the path).
+      if (opts.verbose) io.out(`Used:  ${path}\n`);
       io.out('Login Succeeded!\n');
     });
 }
