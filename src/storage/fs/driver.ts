@@ -542,8 +542,10 @@ async function copyRange(handle: FileHandle, start: number, end: number, stream:
     out.end();
     await finished(out);
   } catch (err) {
-    out.destroy(err as Error);
-    throw err;
+    // A read that fails because an abort closed the file reports the abort, not the closed descriptor.
+    const cause = failure ?? (err as Error);
+    out.destroy(cause);
+    throw cause;
   } finally {
     out.removeListener('close', onClose);
     stream.removeListener('close', onStreamClose);
