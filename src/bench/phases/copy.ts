@@ -175,7 +175,7 @@ export const copyBench: StandalonePhase = {
         [
           '## berth copy vs skopeo copy',
           '',
-          `${LAYERS} incompressible layers of ${(layerSize / MiB).toFixed(0)} MiB (${total} MiB), one Berth server on loopback as the registry; ${version}; median of ${ctx.opts.reps}, tools alternating; each copy is a fresh process, timed end to end. For “oci: → registry” every copy goes to a registry started fresh for it, so the bytes are really uploaded: skopeo's blob-info cache (/var/lib/containers/cache as root, keyed by registry host) would otherwise mount the blobs from where an earlier run pushed them, and Berth keeps no such cache. “registry → registry” lets both tools mount what they can on the same host. Speed-up = skopeo time / berth time (target ≥ 1.2×).`,
+          `${LAYERS} layers of ${(layerSize / MiB).toFixed(0)} MiB (${total} MiB), each a gzip-compressed tar of one file of incompressible bytes; one Berth server on loopback as the registry; ${version}; median of ${ctx.opts.reps}, tools alternating; each copy is a fresh process, timed end to end. For “oci: → registry” every copy goes to a registry started fresh for it, so the bytes are really uploaded: skopeo's blob-info cache (/var/lib/containers/cache as root, keyed by registry host) would otherwise mount the blobs from where an earlier run pushed them, and Berth keeps no such cache. “registry → registry” lets both tools mount what they can on the same host. Speed-up = skopeo time / berth time (target ≥ 1.2×).`,
           '',
           '| Scenario | berth | skopeo | Speed-up | Samples berth / skopeo |',
           '|---|---:|---:|---:|---|',
