@@ -51,6 +51,8 @@ export interface Config {
     /** Uploads untouched this long are abandoned. */
     uploadTtl: string;
     deleteUntagged: boolean;
+    /** Also delete stored bytes no record accounts for (crash leftovers); lists all of storage, so off by default. */
+    sweepStorage: boolean;
   };
   /** PEM file of the EC P-256 key that signs schema-1 renderings; empty means `<data>/keys/schema1.pem`. */
   schema1: { keyFile: string };
@@ -128,7 +130,7 @@ export const DEFAULT_CONFIG: Config = {
   database: '',
   log: { level: 'info', requests: true },
   limits: { maxManifestBytes: 4 * 1024 * 1024, maxPageSize: 100_000 },
-  gc: { interval: '1h', grace: '1h', uploadTtl: '24h', deleteUntagged: true },
+  gc: { interval: '1h', grace: '1h', uploadTtl: '24h', deleteUntagged: true, sweepStorage: false },
   schema1: { keyFile: '' },
   shutdownGrace: '30s',
   auth: {

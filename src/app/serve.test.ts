@@ -4,9 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { get as httpsGet } from 'node:https';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBlob, pushImage, randomImage } from '../testing/fixtures.js';
 import { startBerthProcess } from '../testing/processes.js';
@@ -153,7 +153,34 @@ describe('berth gc', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     assert.equal(await new Promise((r) => child.once('exit', r)), 0);
     const result = JSON.parse(out) as Record<string, number>;
-    assert.deepEqual(Object.keys(result).sort(), ['blobs', 'bytes', 'durationMs', 'links', 'manifests', 'ran', 'uploads']);
+    assert.deepEqual(Object.keys(result).sort(), ['blobs', 'bytes', 'durationMs', 'links', 'manifests', 'ran', 'strayBytes', 'strays', 'uploads']);
+  });
+
+  it('--sweep-storage deletes bytes no record accounts for, in-process; a running server is not asked to', async () => {
+    const data = join(dir, 'gcdata3');
+    // A stray upload file, old enough for any upload TTL and grace period.
+    const stray = join(data, 'storage', 'uploads', 'lost-session', 'data');
+    await mkdir(dirname(stray), { recursive: true });
+    await writeFile(stray, 'partial');
+    await utimes(stray, new Date(0), new Date(0));
+    const run = async (): Promise<{ code: number | null; out: string; err: string }> => {
+      const child = spawn(process.execPath, [BIN, 'gc', '--data', data, '--sweep-storage'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      return { code: await new Promise((r) => child.once('exit', r)), out, err };
+    };
+    const berth = await startBerth(['--data', data]);
+    const refused = await run();
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /gc.sweepStorage/);
+    berth.child.kill('SIGTERM');
+    assert.equal(await berth.exited, 0);
+    const swept = await run();
+    assert.equal(swept.code, 0, swept.err);
+    assert.match(swept.out, /, 1 stray files \(7 bytes\)/);
+    await assert.rejects(stat(stray), { code: 'ENOENT' });
   });
 
   it('asks a running server to collect (SIGUSR2) instead of racing it', async () => {

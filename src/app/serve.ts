@@ -18,6 +18,7 @@ export function createLogger(config: Config): Logger {
 export function gcOptions(config: Config): GcOptions {
   return {
     deleteUntagged: config.gc.deleteUntagged,
+    sweepStorage: config.gc.sweepStorage,
     graceMs: parseDuration(config.gc.grace),
     uploadTtlMs: parseDuration(config.gc.uploadTtl),
   };

@@ -90,6 +90,53 @@ describe('garbage collection', () => {
     await assert.rejects(reg.deps.driver.stat(paths.uploadData(id)), { code: 'PATH_NOT_FOUND' });
   });
 
+  it('with sweepStorage, deletes bytes no record accounts for, past the grace period, and keeps recorded and young ones', async () => {
+    const put = async (path: string, bytes: Buffer) => {
+      const w = await reg.deps.driver.writer(path);
+      await w.write(bytes);
+      await w.commit();
+    };
+    const stray = randomBlob(3000); // stored, never recorded: a crash between the two
+    await put(paths.blobData(stray.digest), stray.bytes);
+    const image = randomImage({ layers: 1, size: 2000 }); // recorded and tagged: stays
+    await pushImage(reg.url, 'gc/sweep', image, 'v1');
+    const kept = image.layers[0]!;
+    const upload = '/uploads/00000000-dead-4000-8000-000000000000/data'; // an upload file whose session is gone
+    await put(upload, Buffer.from('partial'));
+    const exists = (path: string) => reg.deps.driver.stat(path).then(() => true, () => false);
+
+    const off = await collectGarbage(reg.deps, opts({ now: later(26 * HOUR), deleteUntagged: false }));
+    assert.equal(off.strays, 0, 'off by default');
+    assert.ok(await bytesExist(stray.digest));
+    const young = await collectGarbage(reg.deps, opts({ sweepStorage: true, deleteUntagged: false }));
+    assert.equal(young.strays, 0, 'within the grace period');
+    assert.ok(await bytesExist(stray.digest));
+    const blobsOnly = await collectGarbage(reg.deps, opts({ sweepStorage: true, deleteUntagged: false, now: later(2 * HOUR) }));
+    assert.equal(blobsOnly.strays, 1, 'the upload file is not past the upload TTL yet');
+    assert.equal(blobsOnly.strayBytes, 3000);
+    assert.ok(!(await bytesExist(stray.digest)));
+    assert.ok(await exists(upload));
+    assert.ok(await bytesExist(kept.digest), 'a recorded blob keeps its bytes');
+    assert.equal(await status(`/v2/gc/sweep/blobs/${kept.digest}`), 200);
+    const all = await collectGarbage(reg.deps, opts({ sweepStorage: true, deleteUntagged: false, now: later(26 * HOUR) }));
+    assert.ok(!(await exists(upload)));
+    assert.ok(all.strays >= 1);
+  });
+
+  it('with sweepStorage, keeps stray bytes that a push records before the sweep reaches them', async () => {
+    const image = randomImage({ layers: 1, size: 1500 });
+    const blob = image.layers[0]!;
+    const w = await reg.deps.driver.writer(paths.blobData(blob.digest));
+    await w.write(blob.bytes);
+    await w.commit();
+    await pushImage(reg.url, 'gc/sweep2', image, 'v1'); // the push finds the layer's bytes already there and records them
+    const result = await collectGarbage(reg.deps, opts({ sweepStorage: true, deleteUntagged: false, now: later(2 * HOUR), graceMs: HOUR }));
+    assert.equal(result.ran, true);
+    assert.ok(await bytesExist(blob.digest));
+    const res = await fetch(`${reg.url}/v2/gc/sweep2/blobs/${blob.digest}`);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(blob.bytes));
+  });
+
   it('lets only one collector run at a time', async () => {
     const [a, b] = await Promise.all([collectGarbage(reg.deps, opts()), collectGarbage(reg.deps, opts())]);
     assert.deepEqual([a.ran, b.ran].sort(), [false, true]);

@@ -1,3 +1,4 @@
+import type { Digest } from '../content/digest.js';
 import { paths } from '../storage/paths.js';
 import { isPathNotFound } from '../storage/errors.js';
 import type { RegistryDeps } from './deps.js';
@@ -11,6 +12,13 @@ export interface GcOptions {
   graceMs: number;
   /** Upload sessions untouched for this long are abandoned. */
   uploadTtlMs: number;
+  /**
+   * Also walk storage for bytes the metadata store has no record of, and delete them: a blob whose bytes were
+   * stored but never recorded, or whose record was removed but not its bytes (a crash in between), and
+   * upload files that outlived their session. Only past the grace period (uploads: past the upload TTL and
+   * the grace period). It lists every key under blobs/ and uploads/, so it is off by default.
+   */
+  sweepStorage?: boolean;
   /** Rows handled per batch; each batch is one short transaction, so pushes are never held up for long. */
   batchSize?: number;
   now?: Date;
@@ -25,6 +33,9 @@ export interface GcResult {
   links: number;
   blobs: number;
   bytes: number;
+  /** With `sweepStorage`: files deleted that no record accounted for, and their bytes. */
+  strays: number;
+  strayBytes: number;
   durationMs: number;
 }
 
@@ -39,7 +50,7 @@ export interface GcResult {
 export async function collectGarbage(deps: RegistryDeps, opts: GcOptions): Promise<GcResult> {
   // Only one collector at a time across all nodes sharing the metadata store.
   const run = await deps.locker.tryWithLock('gc', () => collectLocked(deps, opts));
-  return run.acquired ? run.value : { ran: false, uploads: 0, manifests: 0, links: 0, blobs: 0, bytes: 0, durationMs: 0 };
+  return run.acquired ? run.value : { ran: false, uploads: 0, manifests: 0, links: 0, blobs: 0, bytes: 0, strays: 0, strayBytes: 0, durationMs: 0 };
 }
 
 async function collectLocked(deps: RegistryDeps, opts: GcOptions): Promise<GcResult> {
@@ -47,7 +58,7 @@ async function collectLocked(deps: RegistryDeps, opts: GcOptions): Promise<GcRes
   const now = opts.now ?? new Date();
   const batch = opts.batchSize ?? 500;
   const before = new Date(now.getTime() - opts.graceMs);
-  const result: GcResult = { ran: true, uploads: 0, manifests: 0, links: 0, blobs: 0, bytes: 0, durationMs: 0 };
+  const result: GcResult = { ran: true, uploads: 0, manifests: 0, links: 0, blobs: 0, bytes: 0, strays: 0, strayBytes: 0, durationMs: 0 };
 
   for (;;) {
     opts.signal?.throwIfAborted();
@@ -91,6 +102,48 @@ async function collectLocked(deps: RegistryDeps, opts: GcOptions): Promise<GcRes
     }
     if (orphans.length < batch) break;
   }
+  if (opts.sweepStorage) await sweepStorage(deps, opts, before, new Date(before.getTime() - opts.uploadTtlMs), result);
   result.durationMs = Date.now() - started;
   return result;
+}
+
+const BLOB_DATA = /^\/blobs\/([a-z0-9]+)\/[0-9a-f]{2}\/([0-9a-f]+)\/data$/;
+const UPLOAD_DATA = /^\/uploads\/[^/]+\/data$/;
+
+/**
+ * The storage half of GC (GcOptions.sweepStorage). A stray blob is deleted under the blob's lock, after a
+ * second look at the store, so a push committing the same digest meanwhile keeps its bytes. An upload file
+ * needs no lookup: the stale-upload step has already ended every session idle for the upload TTL, and a live
+ * session's file changes with every chunk, so a file untouched for the TTL and the grace period has no session.
+ */
+async function sweepStorage(deps: RegistryDeps, opts: GcOptions, blobsBefore: Date, uploadsBefore: Date, result: GcResult): Promise<void> {
+  const strays: Array<{ path: string; size: number; digest?: Digest }> = [];
+  for await (const f of deps.driver.walk(paths.blobsRoot, opts.signal ? { signal: opts.signal } : {})) {
+    const m = BLOB_DATA.exec(f.path);
+    if (!m || f.modTime >= blobsBefore) continue;
+    const digest = `${m[1]}:${m[2]}` as Digest;
+    if (paths.blobData(digest) !== f.path || (await deps.store.getBlob(digest))) continue;
+    strays.push({ path: f.path, size: f.size, digest });
+  }
+  for await (const f of deps.driver.walk(paths.uploadsRoot, opts.signal ? { signal: opts.signal } : {})) {
+    if (UPLOAD_DATA.test(f.path) && f.modTime < uploadsBefore) strays.push({ path: f.path, size: f.size });
+  }
+  for (const stray of strays) {
+    opts.signal?.throwIfAborted();
+    const remove = async (): Promise<boolean> => {
+      if (stray.digest && (await deps.store.getBlob(stray.digest))) return false;
+      try {
+        await deps.driver.delete(stray.path);
+        return true;
+      } catch (err) {
+        if (isPathNotFound(err)) return false;
+        throw err;
+      }
+    };
+    const deleted = stray.digest ? await deps.locker.withLock(blobLockKey(stray.digest), remove) : await remove();
+    if (deleted) {
+      result.strays += 1;
+      result.strayBytes += stray.size;
+    }
+  }
 }
