@@ -108,7 +108,7 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
  */
 async function openAuth(deps: RegistryDeps, config: Config, log: Logger): Promise<AuthService> {
   const auth = await AuthService.open(
-    deps.store.accounts,
+    deps.store,
     {
       service: config.auth.service,
       issuer: config.auth.issuer,

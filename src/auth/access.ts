@@ -40,10 +40,15 @@ export function namespaceOf(repo: string): string {
  * - repository permissions `read`, `write`, `admin` give pull; pull+push; pull+push+delete, to users, teams
  *   and robots;
  * - anyone, anonymous included, may pull a public repository.
- * A repository without settings (pushed before accounts existed) is private.
+ * A repository without settings (pushed before accounts existed, or while auth was off) is private, and it
+ * exists: a creator team may create only what has neither settings nor content.
  */
 export class AccessControl {
-  constructor(private readonly accounts: AccountStore) {}
+  constructor(
+    private readonly accounts: AccountStore,
+    /** Whether the registry holds content (tags, manifests) for the repository: `MetadataStore.repositoryExists`. */
+    private readonly hasContent: (repo: string) => Promise<boolean>,
+  ) {}
 
   /** What `p` may do on `repo`. For a repository that does not exist yet, push means "may create it". */
   async actionsOn(p: Principal, repo: string): Promise<Set<RepoAction>> {
@@ -59,7 +64,7 @@ export class AccessControl {
       for (const team of await this.accounts.teamsOf(p.name)) {
         if (team.org !== ns) continue;
         if (team.role === 'admin') return new Set(REPO_ACTIONS);
-        if (team.role === 'creator' && !settings) {
+        if (team.role === 'creator' && !settings && !(await this.hasContent(repo))) {
           actions.add('pull');
           actions.add('push');
         }
@@ -68,11 +73,6 @@ export class AccessControl {
     }
     if (settings) for (const perm of await this.accounts.permissionsFor(repo, subjects)) for (const a of ROLE_ACTIONS[perm.role]) actions.add(a);
     return actions;
-  }
-
-  /** Whether `p` may administer `repo`: change its settings and permissions. Same as holding delete. */
-  async isRepoAdmin(p: Principal, repo: string): Promise<boolean> {
-    return (await this.actionsOn(p, repo)).has('delete');
   }
 
   /** Whether `p` may manage the namespace: its organisation, teams and robots, or it is their own. */
@@ -84,12 +84,13 @@ export class AccessControl {
 
   /**
    * Records a repository that a push is about to create: private, in its namespace, created by `p`. A user who
-   * could create it only as a `creator` team member is given `admin` on it, as Quay does. Idempotent.
+   * could create it only as a `creator` team member is given `admin` on it, as Quay does, unless it already had
+   * content (it only lacked settings). Idempotent.
    */
   async ensureRepositoryForPush(p: Principal, repo: string): Promise<{ settings: RepositorySettings; created: boolean }> {
-    const creator = p.kind === 'anonymous' ? undefined : p.name;
-    const { settings, created } = await this.accounts.ensureRepository({ repo, namespace: namespaceOf(repo), visibility: 'private', createdBy: creator });
-    if (created && p.kind === 'user' && !p.superuser && namespaceOf(repo) !== p.name && !(await this.isNamespaceAdmin(p, namespaceOf(repo)))) {
+    const hadContent = await this.hasContent(repo);
+    const { settings, created } = await this.accounts.ensureRepository({ repo, namespace: namespaceOf(repo), visibility: 'private', createdBy: principalName(p) });
+    if (created && !hadContent && p.kind === 'user' && !p.superuser && namespaceOf(repo) !== p.name && !(await this.isNamespaceAdmin(p, namespaceOf(repo)))) {
       await this.accounts.setPermission({ repo, subjectKind: 'user', subject: p.name, role: 'admin' });
     }
     return { settings, created };

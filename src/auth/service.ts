@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AccountStore, NewAuditEvent, TokenKind, TokenRecord } from '../metadata/accounts.js';
+import type { MetadataStore } from '../metadata/store.js';
 import { AccessControl, ANONYMOUS, REPO_ACTIONS, namespaceOf, type Principal, type RepoAction } from './access.js';
 import { AuthError } from './errors.js';
 import { hashPassword, hashSecret, newSecret, secretMatches, verifyPassword } from './secrets.js';
@@ -56,18 +57,20 @@ export class AuthService {
 
   private constructor(
     readonly accounts: AccountStore,
+    hasContent: (repo: string) => Promise<boolean>,
     readonly config: AuthConfig,
     private readonly log?: AuthLog,
   ) {
-    this.access = new AccessControl(accounts);
+    this.access = new AccessControl(accounts, hasContent);
     this.keys = new TokenKeys(accounts, { issuer: config.issuer, service: config.service, ttlSeconds: Math.max(60, config.tokenTtlSeconds) });
     const t = config.throttle ?? { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000 };
     this.throttle = new LoginThrottle(t);
     this.addressThrottle = new LoginThrottle({ ...t, freeAttempts: t.freeAttempts * 10 });
   }
 
-  static async open(accounts: AccountStore, config: AuthConfig, log?: AuthLog): Promise<AuthService> {
-    const s = new AuthService(accounts, config, log);
+  /** `store`: the metadata store whose accounts this serves (and whose content decides what exists). */
+  static async open(store: Pick<MetadataStore, 'accounts' | 'repositoryExists'>, config: AuthConfig, log?: AuthLog): Promise<AuthService> {
+    const s = new AuthService(store.accounts, (repo) => store.repositoryExists(repo), config, log);
     await s.keys.init();
     return s;
   }

@@ -155,6 +155,26 @@ describe('access control matrix', () => {
     assert.equal(created[0]!.actor, 'carl');
   });
 
+  it('a creator gets nothing on a repository that has content but no settings (pushed while auth was off, or its settings deleted)', async () => {
+    await pushImage(reg.url, 'acme/legacy', base, 'v1', { Authorization: basic('admin') });
+    const a = reg.auth!.accounts;
+    await a.deleteRepository('acme/legacy'); // what DELETE /api/v1/repositories does: settings go, content stays
+    reg.auth!.forgetRepository('acme/legacy');
+    const carl = { Authorization: basic('carl') };
+    assert.equal((await fetch(`${reg.url}/v2/acme/legacy/manifests/v1`, { headers: carl })).status, 401, 'no pull');
+    const push = await fetch(`${reg.url}/v2/acme/legacy/blobs/uploads/`, { method: 'POST', headers: carl });
+    await push.arrayBuffer();
+    assert.equal(push.status, 401, 'no push, so no way to become its admin');
+    const viaApi = await fetch(`${reg.url}/api/v1/repositories`, { method: 'POST', headers: { ...carl, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'acme/legacy' }) });
+    assert.equal(viaApi.status, 409);
+    assert.equal(await a.getRepository('acme/legacy'), undefined);
+    assert.deepEqual(await a.listPermissions('acme/legacy'), []);
+    // A superuser push gives it settings again, private, with no grant to anyone.
+    await pushImage(reg.url, 'acme/legacy', base, 'v2', { Authorization: basic('admin') });
+    assert.equal((await a.getRepository('acme/legacy'))?.visibility, 'private');
+    assert.deepEqual(await a.listPermissions('acme/legacy'), []);
+  });
+
   it('writes pushes, pulls and deletes to the audit log with the actor, and never a secret', async () => {
     await reg.auth!.flushAudit();
     const events = await a().queryAudit({ namespace: 'acme', limit: 1000 });

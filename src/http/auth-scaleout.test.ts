@@ -19,7 +19,7 @@ describe('auth across nodes on one PostgreSQL', { skip: SKIP_POSTGRES }, () => {
   before(async () => {
     // Three nodes start together: each bootstraps, exactly one creates admin.
     const stores = await Promise.all([0, 1, 2].map(() => PostgresStore.open({ url: postgresTestUrl(), schema, poolSize: 3 })));
-    const services = await Promise.all(stores.map((s) => AuthService.open(s.accounts, TEST_AUTH_CONFIG)));
+    const services = await Promise.all(stores.map((s) => AuthService.open(s, TEST_AUTH_CONFIG)));
     const boots = await Promise.all(services.map((s) => s.bootstrapAdmin('admin-password')));
     assert.equal(boots.filter((b) => b.created).length, 1);
     password = 'admin-password';

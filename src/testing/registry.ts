@@ -56,7 +56,7 @@ export async function startTestRegistry(
   let auth: AuthService | undefined;
   let adminPassword: string | undefined;
   if (opts.auth) {
-    auth = await AuthService.open(store.accounts, { ...TEST_AUTH_CONFIG, ...(opts.auth === true ? {} : opts.auth) }, log);
+    auth = await AuthService.open(store, { ...TEST_AUTH_CONFIG, ...(opts.auth === true ? {} : opts.auth) }, log);
     adminPassword = (await auth.bootstrapAdmin()).generatedPassword;
   }
   const server = await startServer({ deps, log, host: '127.0.0.1', port: 0, auth });

@@ -33,7 +33,7 @@ async function startOnPostgres(): Promise<Running> {
   const store = await openTestPostgresStore();
   const driver = new MemoryDriver();
   const log = pino({ level: 'silent' });
-  const auth = await AuthService.open(store.accounts, TEST_AUTH_CONFIG, log);
+  const auth = await AuthService.open(store, TEST_AUTH_CONFIG, log);
   const { generatedPassword } = await auth.bootstrapAdmin();
   const deps = {
     driver,

@@ -36,8 +36,12 @@ export async function createRepository(r: ApiRequest): Promise<ApiResponse> {
   const may = await mayCreateIn(r, ns);
   if (!may.allowed) throw new ApiError('FORBIDDEN', ns === '' ? 'only superusers may create repositories outside a namespace' : `you may not create repositories in ${ns}`);
   if (ns !== '' && !(await r.auth.accounts.getNamespace(ns))) throw new ApiError('NOT_FOUND', `namespace ${ns} does not exist`);
+  // Content without settings (pushed while auth was off) is a repository too: "creating" it would hand a
+  // creator team member admin over images someone else pushed.
+  const conflict = new ApiError('CONFLICT', `repository ${repo} already exists`);
+  if (await r.ctx.deps.store.repositoryExists(repo)) throw conflict;
   const { settings, created: isNew } = await r.auth.accounts.ensureRepository({ repo, namespace: ns, visibility, description, createdBy: p.name });
-  if (!isNew) throw new ApiError('CONFLICT', `repository ${repo} already exists`);
+  if (!isNew) throw conflict;
   // As Quay: a member of a creator team becomes admin of what they create.
   if (may.asCreatorOnly) await r.auth.accounts.setPermission({ repo, subjectKind: 'user', subject: p.name, role: 'admin' });
   audit(r, { action: 'repo_create', namespace: ns, repo, detail: { visibility } });
