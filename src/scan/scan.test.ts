@@ -78,7 +78,7 @@ describe('scanImage', () => {
       [[file('etc/os-release', 'ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME="Alpine Linux v3.19"\n'), file('lib/apk/db/installed', installed)], [file('etc/motd', 'hi')]],
       [alpineSecdb('v3.19', { openssl: { '3.1.4-r1': ['CVE-2023-5678'] }, musl: { '1.2.4-r2': ['CVE-2000-1'] } }), alpineSecdb('v3.18', { openssl: { '9.9-r0': ['CVE-2030-1'] } })],
     );
-    assert.deepEqual(r.findings.map((f) => [f.advisory, f.package.name, f.fixedVersion]), [['CVE-2023-5678', 'libcrypto3', '3.1.4-r1']]);
+    assert.deepEqual(r.findings.map((f) => [f.advisory, f.package.name, f.fixedVersion]), [['ALPINE-CVE-2023-5678', 'libcrypto3', '3.1.4-r1']]);
     assert.equal(r.health.grade, 'A', 'secdb has no severities: nothing counts');
     const gone = await scanLayout('alpine-gone', [[file('etc/os-release', 'ID=alpine\nVERSION_ID=3.19.1\n'), file('lib/apk/db/installed', installed)], [whiteout('lib/apk')]], []);
     assert.equal(gone.packages.length, 0);
@@ -111,7 +111,7 @@ describe('scanImage on an RPM image', { skip: needs(hasRpm && hasRpmbuild, 'rpm'
     assert.deepEqual(r.packageSources, ['/usr/lib/sysimage/rpm/rpmdb.sqlite']);
     assert.equal(r.packages.find((p) => p.name === 'berth-alpha')!.purl, 'pkg:rpm/redhat/berth-alpha@1.2.3-4.el9?arch=noarch&distro=rhel-9.4&epoch=2');
     assert.deepEqual(r.findings.map((f) => [f.advisory, f.package.name, f.fixedVersion ?? null, f.severity]), [
-      ['CVE-2026-103', 'berth-beta', null, 'Critical'],
+      ['REDHAT-CVE-2026-103', 'berth-beta', null, 'Critical'],
       ['RHSA-2026:0100', 'berth-alpha', '2:1.2.3-5.el9', 'Important'],
     ]);
     assert.equal(r.health.grade, 'C', 'Important erratum 40 days old; the unfixed Critical does not count');

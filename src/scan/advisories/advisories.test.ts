@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadAdvisories, parseAdvisoryJson } from './load.js';
 import { cvss3BaseScore } from './cvss.js';
 import { MemoryAdvisoryStore } from './store.js';
-import type { Advisory } from './model.js';
+import { cveIds, type Advisory } from './model.js';
 import { isScanError } from '../errors.js';
 import { alpineSecdb, csafDocument, debianTracker, osvRecord } from '../testing/advisories.js';
 import { has, needs } from '../testing/tools.js';
@@ -56,7 +56,8 @@ describe('advisory formats', () => {
   it('Red Hat VEX: one advisory per CVE, unfixed packages affected in every version', () => {
     const doc = csafDocument({ id: 'CVE-2026-9', vex: true, severity: 'Critical', released: '2026-02-01T00:00:00Z', cves: ['CVE-2026-9'], cpe: 'cpe:/o:redhat:enterprise_linux:9::baseos', fixed: [{ name: 'glibc', evr: '2.34-100.el9', arch: 'x86_64' }], affected: ['zlib'] });
     const [a] = parseAdvisoryJson(doc, 'vex');
-    assert.equal(a!.id, 'CVE-2026-9');
+    assert.equal(a!.id, 'REDHAT-CVE-2026-9');
+    assert.deepEqual(a!.aliases, ['CVE-2026-9']);
     assert.equal(a!.severity, 'Critical');
     assert.deepEqual(a!.affected.map((x) => [x.name, x.ranges[0]!.events]), [['glibc', [{ introduced: '0' }, { fixed: '2.34-100.el9' }]], ['zlib', [{ introduced: '0' }]]]);
   });
@@ -64,8 +65,8 @@ describe('advisory formats', () => {
   it('Alpine secdb: one advisory per CVE, "0" means never affected', () => {
     const adv = parseAdvisoryJson(alpineSecdb('v3.19', { openssl: { '3.1.4-r1': ['CVE-2023-5678'], '3.1.4-r3': ['CVE-2023-6129 XSA-1'], '0': ['CVE-2022-0001'] } }), 'secdb');
     assert.deepEqual(adv.map((a) => [a.id, a.aliases, a.affected[0]!.ecosystem, a.affected[0]!.ranges[0]!.events[1]]).sort(), [
-      ['CVE-2023-5678', [], 'Alpine:v3.19', { fixed: '3.1.4-r1' }],
-      ['CVE-2023-6129', ['XSA-1'], 'Alpine:v3.19', { fixed: '3.1.4-r3' }],
+      ['ALPINE-CVE-2023-5678', ['CVE-2023-5678'], 'Alpine:v3.19', { fixed: '3.1.4-r1' }],
+      ['ALPINE-CVE-2023-6129', ['CVE-2023-6129', 'XSA-1'], 'Alpine:v3.19', { fixed: '3.1.4-r3' }],
     ]);
   });
 
@@ -79,10 +80,20 @@ describe('advisory formats', () => {
       'tracker',
     );
     const byId = Object.fromEntries(adv.map((a) => [a.id, a]));
-    assert.equal(byId['CVE-2024-1']!.severity, 'Important');
-    assert.deepEqual(byId['CVE-2024-1']!.affected.map((a) => a.ecosystem), ['Debian:12']);
-    assert.deepEqual(byId['CVE-2024-2']!.affected[0]!.ranges[0]!.events, [{ introduced: '0' }]);
-    assert.equal(byId['CVE-2024-2']!.severity, 'Low');
+    assert.equal(byId['DEBIAN-CVE-2024-1']!.severity, 'Important');
+    assert.deepEqual(byId['DEBIAN-CVE-2024-1']!.affected.map((a) => a.ecosystem), ['Debian:12']);
+    assert.deepEqual(byId['DEBIAN-CVE-2024-2']!.affected[0]!.ranges[0]!.events, [{ introduced: '0' }]);
+    assert.equal(byId['DEBIAN-CVE-2024-2']!.severity, 'Low');
+  });
+
+  it('feeds that name advisories by CVE keep their own records of the same CVE, and each names the CVE', () => {
+    const cve = 'CVE-2024-77';
+    const ids = [
+      ...parseAdvisoryJson(debianTracker([{ pkg: 'openssl', cve, release: 'bookworm', status: 'resolved', fixed: '3.0.13-1~deb12u1', urgency: 'high' }]), 'tracker'),
+      ...parseAdvisoryJson(alpineSecdb('v3.19', { openssl: { '3.1.4-r1': [cve] } }), 'secdb'),
+      ...parseAdvisoryJson(csafDocument({ id: cve, vex: true, severity: 'Critical', released: '2026-02-01T00:00:00Z', cves: [cve], cpe: 'cpe:/o:redhat:enterprise_linux:9::baseos', fixed: [], affected: ['openssl'] }), 'vex'),
+    ].map((a) => [a.id, cveIds(a)]);
+    assert.deepEqual(ids, [[`DEBIAN-${cve}`, [cve]], [`ALPINE-${cve}`, [cve]], [`REDHAT-${cve}`, [cve]]]);
   });
 
   it('OSV from a file, a directory and a zip of an export (written by Python zipfile)', { skip: needs(has('python3'), 'python3') }, async () => {

@@ -20,11 +20,14 @@ export function parseAlpineSecdb(v: unknown, where = 'Alpine secdb'): Advisory[]
       for (const raw of ids) {
         if (typeof raw !== 'string') continue;
         // Entries are sometimes "CVE-2021-1 XSA-2": the first word is the id, the rest are aliases.
-        const [id, ...aliases] = raw.trim().split(/\s+/);
-        if (!id) continue;
+        const [vuln, ...aliases] = raw.trim().split(/\s+/);
+        if (!vuln) continue;
+        // Advisory ids are global: the feed's own prefix keeps Alpine's record of a CVE from replacing another
+        // feed's (OSV names Alpine's the same way).
+        const id = `ALPINE-${vuln}`;
         let adv = byId.get(id);
         if (!adv) {
-          adv = { id, aliases: [], severity: 'Unknown', affected: [], source: 'alpine-secdb' };
+          adv = { id, aliases: [vuln], severity: 'Unknown', affected: [], source: 'alpine-secdb' };
           byId.set(id, adv);
         }
         for (const a of aliases) if (!adv.aliases.includes(a)) adv.aliases.push(a);

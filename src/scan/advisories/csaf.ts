@@ -6,7 +6,8 @@
  * `default_component_of` joins them into the product ids that `vulnerabilities[].product_status` lists. A fixed
  * id becomes an affected package in ecosystem `Red Hat:<CPE without "cpe:/a:redhat:">`, name from the purl, with
  * range `introduced 0, fixed [epoch:]version` from the purl; a known_affected id without a fix is affected in
- * every version. An RHSA document yields one advisory (id = RHSA, aliases = its CVEs); a VEX yields one per CVE.
+ * every version. An RHSA document yields one advisory (id = RHSA, aliases = its CVEs); a VEX yields one per CVE
+ * (id = `REDHAT-<CVE>`, aliases = the CVE).
  */
 import { ScanError } from '../errors.js';
 import { maxSeverity, normalizeSeverity, type Advisory, type Affected, type Severity } from './model.js';
@@ -98,7 +99,8 @@ export function parseCsaf(v: unknown, where = 'CSAF document'): Advisory[] {
     };
     for (const pid of arr(status.fixed)) add(pid, true);
     for (const pid of arr(status.known_affected)) add(pid, false);
-    const adv: Advisory = { id: cve ?? docId, aliases: cve && cve !== docId ? [] : [], severity: severity === 'Unknown' ? aggregate : severity, affected: [...affected.values()], source: 'csaf' };
+    // Per-CVE records (VEX) get Red Hat's prefix, so they never replace another feed's record of the CVE.
+    const adv: Advisory = { id: cve ? `REDHAT-${cve}` : docId, aliases: cve ? [cve] : [], severity: severity === 'Unknown' ? aggregate : severity, affected: [...affected.values()], source: 'csaf' };
     const urls = arr(vuln.remediations).flatMap((r) => (isObj(r) && typeof r.url === 'string' ? [r.url] : []));
     if (urls.length) adv.references = urls;
     if (typeof vuln.title === 'string') adv.summary = vuln.title;
@@ -109,13 +111,13 @@ export function parseCsaf(v: unknown, where = 'CSAF document'): Advisory[] {
   if (typeof tracking.initial_release_date === 'string') dates.published = tracking.initial_release_date;
   if (typeof tracking.current_release_date === 'string') dates.modified = tracking.current_release_date;
 
-  if (category === 'csaf_vex' || !/^RH[SBE]A-/.test(docId)) return perCve.map((a) => ({ ...a, ...dates, aliases: a.id === docId ? [] : [docId] }));
+  if (category === 'csaf_vex' || !/^RH[SBE]A-/.test(docId)) return perCve.map((a) => ({ ...a, ...dates, aliases: [...new Set([...a.aliases, docId])].filter((x) => x !== a.id) }));
   // An RHSA: one advisory whose severity is the erratum's, covering every CVE it fixes.
   const merged = new Map<string, Affected>();
   for (const a of perCve) for (const af of a.affected) merged.set(`${af.ecosystem}\0${af.name}\0${JSON.stringify(af.ranges)}`, af);
   const rhsa: Advisory = {
     id: docId,
-    aliases: perCve.map((a) => a.id).filter((id) => id !== docId),
+    aliases: perCve.flatMap((a) => a.aliases).filter((id) => id !== docId),
     severity: aggregate !== 'Unknown' ? aggregate : perCve.reduce<Severity>((s, a) => maxSeverity(s, a.severity), 'Unknown'),
     affected: [...merged.values()],
     source: 'csaf',

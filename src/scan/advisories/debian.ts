@@ -29,11 +29,14 @@ export function parseDebianTracker(v: unknown, where = 'Debian tracker JSON'): A
         if (fixed === '0') continue;
         if (rel.status === 'resolved' && !fixed) continue;
         if (rel.status !== 'open' && rel.status !== 'resolved' && rel.status !== 'undetermined') continue;
-        let adv = byId.get(cve);
+        // Advisory ids are global: DEBIAN-CVE-… (OSV's name for Debian's records) keeps Debian's record of a CVE
+        // from replacing another feed's.
+        const id = `DEBIAN-${cve}`;
+        let adv = byId.get(id);
         if (!adv) {
-          adv = { id: cve, aliases: [], severity: 'Unknown', affected: [], source: 'debian-tracker' };
+          adv = { id, aliases: [cve], severity: 'Unknown', affected: [], source: 'debian-tracker' };
           if (typeof info.description === 'string') adv.summary = info.description;
-          byId.set(cve, adv);
+          byId.set(id, adv);
         }
         const sev = urgency(rel.urgency);
         adv.severity = maxSeverity(adv.severity, sev);
