@@ -102,6 +102,9 @@ export function describeCertStore(name: string, factory: () => Promise<MetadataS
         assert.equal(await c.enqueueCertification({ repo, tag: 'multi' }), true);
         assert.deepEqual(await jobsOf(repo), [['multi', 2]]);
         assert.equal(await c.enqueueCertification({ repo, tag: 'nope' }), false, 'no such tag');
+        assert.equal(await c.enqueueCertification({ repo, tag: 'sha256-abc.sig' }), false, 'an artifact is not certified on request either');
+        assert.equal((await c.putCertSettings({ repo, policy: 'root' })).queued, 1, 'nor when the policy changes');
+        assert.deepEqual(await jobsOf(repo), [['multi', 3]]);
       });
 
       it('concurrent claimers never get the same job; leases expire; only the holder completes or retries', async () => {

@@ -16,17 +16,15 @@
  * tag moved to another manifest (re-pushing the same manifest is not a change). Tags stored before migration 5
  * are queued by the migration itself.
  */
+import { isImageOrIndex } from './sql.js';
+
 export function certsSchema(dialect: 'sqlite' | 'postgres'): string {
   const key = dialect === 'postgres' ? 'TEXT COLLATE "C"' : 'TEXT';
-  const images = `('application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json')`;
-  const configs = `('application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json')`;
-  const indexes = `('application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json')`;
-  const certifiable = (m: string) => `((${m}.media_type IN ${images} AND ${m}.artifact_type IN ${configs}) OR (${m}.media_type IN ${indexes} AND ${m}.artifact_type IS NULL))`;
   const enqueue = (t: string) => `
       INSERT INTO cert_jobs (repo, tag, enqueued_at, not_before, attempts, generation)
       SELECT r.name, ${t}.name, ${t}.updated_at, ${t}.updated_at, 0, 1
         FROM repositories r JOIN manifests m ON m.id = ${t}.manifest_id
-       WHERE r.id = ${t}.repo_id AND ${certifiable('m')}
+       WHERE r.id = ${t}.repo_id AND ${isImageOrIndex('m')}
       ON CONFLICT (repo, tag) DO UPDATE SET generation = cert_jobs.generation + 1, not_before = excluded.not_before,
         enqueued_at = excluded.enqueued_at, attempts = 0, last_error = NULL;`;
   const triggers =
@@ -103,6 +101,6 @@ export function certsSchema(dialect: 'sqlite' | 'postgres'): string {
     INSERT INTO cert_jobs (repo, tag, enqueued_at, not_before, attempts, generation)
     SELECT r.name, t.name, t.updated_at, t.updated_at, 0, 1
       FROM tags t JOIN repositories r ON r.id = t.repo_id JOIN manifests m ON m.id = t.manifest_id
-     WHERE ${certifiable('m')};
+     WHERE ${isImageOrIndex('m')};
   `;
 }

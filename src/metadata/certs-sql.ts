@@ -11,7 +11,7 @@ import type {
   NewCertResult,
   PublicationRecord,
 } from './certs.js';
-import { sqlIn, sqlList, type SqlDb } from './sql.js';
+import { isImageOrIndex, sqlIn, sqlList, type SqlDb } from './sql.js';
 
 /**
  * `CertStore` over either SQL engine (migration 5 of each store creates the tables). One implementation, so
@@ -54,11 +54,16 @@ export class SqlCertStore implements CertStore {
     return { settings: { repo: s.repo, policy, autoPublish, ...(s.by ? { updatedBy: s.by } : {}), updatedAt: new Date(at) }, queued: counts[1] ?? 0 };
   }
 
-  /** Queues (or re-queues) the tags selected by `where` over `tags t JOIN repositories r`; `$2` is now. */
+  /**
+   * Queues (or re-queues) the tags selected by `where` over `tags t JOIN repositories r JOIN manifests m`; `$2`
+   * is now. Only tags of images and indexes, as the push trigger queues them.
+   */
   #enqueueTags(where: string, params: unknown[]): [string, unknown[]] {
     return [
       `INSERT INTO cert_jobs (repo, tag, enqueued_at, not_before, attempts, generation)
-       SELECT r.name, t.name, CAST($2 AS BIGINT), CAST($2 AS BIGINT), 0, 1 FROM tags t JOIN repositories r ON r.id = t.repo_id WHERE ${where}
+       SELECT r.name, t.name, CAST($2 AS BIGINT), CAST($2 AS BIGINT), 0, 1
+         FROM tags t JOIN repositories r ON r.id = t.repo_id JOIN manifests m ON m.id = t.manifest_id
+        WHERE ${where} AND ${isImageOrIndex('m')}
        ON CONFLICT (repo, tag) DO UPDATE SET generation = cert_jobs.generation + 1, not_before = excluded.not_before,
          enqueued_at = excluded.enqueued_at, attempts = 0, last_error = NULL`,
       params,

@@ -16,13 +16,11 @@
  * result (the same image pushed to a second repository). Manifests stored before migration 4 are queued by
  * the migration itself.
  */
+import { isImageOrIndex } from './sql.js';
+
 export function scansSchema(dialect: 'sqlite' | 'postgres'): string {
   const key = dialect === 'postgres' ? 'TEXT COLLATE "C"' : 'TEXT';
   const bytes = dialect === 'postgres' ? 'BYTEA' : 'BLOB';
-  const images = `('application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json')`;
-  const configs = `('application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json')`;
-  const indexes = `('application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json')`;
-  const scannable = (m: string) => `((${m}.media_type IN ${images} AND ${m}.artifact_type IN ${configs}) OR (${m}.media_type IN ${indexes} AND ${m}.artifact_type IS NULL))`;
   const enqueue = (m: string) => `
       INSERT INTO scan_jobs (digest, repo, media_type, enqueued_at, not_before, attempts)
       SELECT ${m}.digest, r.name, ${m}.media_type, ${m}.created_at, ${m}.created_at, 0
@@ -34,14 +32,14 @@ export function scansSchema(dialect: 'sqlite' | 'postgres'): string {
       ? `
     CREATE FUNCTION berth_enqueue_scan() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
     BEGIN
-      IF ${scannable('NEW')} THEN ${enqueue('NEW')}
+      IF ${isImageOrIndex('NEW')} THEN ${enqueue('NEW')}
       END IF;
       RETURN NULL;
     END
     $fn$;
     CREATE TRIGGER manifests_enqueue_scan AFTER INSERT ON manifests FOR EACH ROW EXECUTE FUNCTION berth_enqueue_scan();`
       : `
-    CREATE TRIGGER manifests_enqueue_scan AFTER INSERT ON manifests WHEN ${scannable('NEW')}
+    CREATE TRIGGER manifests_enqueue_scan AFTER INSERT ON manifests WHEN ${isImageOrIndex('NEW')}
     BEGIN ${enqueue('NEW')}
     END;`;
   return `
@@ -140,7 +138,7 @@ export function scansSchema(dialect: 'sqlite' | 'postgres'): string {
     INSERT INTO scan_jobs (digest, repo, media_type, enqueued_at, not_before, attempts)
     SELECT m.digest, min(r.name), min(m.media_type), min(m.created_at), min(m.created_at), 0
       FROM manifests m JOIN repositories r ON r.id = m.repo_id
-     WHERE ${scannable('m')}
+     WHERE ${isImageOrIndex('m')}
      GROUP BY m.digest;
   `;
 }

@@ -41,3 +41,14 @@ export function sqlIn(db: SqlDb, n: number): string {
 export function sqlList(db: SqlDb, values: readonly string[]): unknown {
   return db.dialect === 'postgres' ? [...values] : JSON.stringify(values);
 }
+
+/**
+ * SQL true when the manifest row `m` is an image (with an image config) or an index without an artifact type:
+ * what the scanner and certification take. Signatures, SBOMs, Helm charts and other artifacts are neither.
+ */
+export function isImageOrIndex(m: string): string {
+  const images = `('application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json')`;
+  const configs = `('application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json')`;
+  const indexes = `('application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json')`;
+  return `((${m}.media_type IN ${images} AND ${m}.artifact_type IN ${configs}) OR (${m}.media_type IN ${indexes} AND ${m}.artifact_type IS NULL))`;
+}
