@@ -293,18 +293,14 @@ export class SqlScanStore implements ScanStore {
   async getGrades(digests: readonly string[]): Promise<Map<string, GradeSummary>> {
     const out = new Map<string, GradeSummary>();
     if (digests.length === 0) return out;
-    const rows = await this.db.all<ResultRow>(
-      `SELECT ${RESULT_COLUMNS} FROM scan_results r LEFT JOIN scan_inventories i ON i.key = r.inventory_key WHERE r.digest IN ${sqlIn(this.db, 1)}`,
+    // Tag listings and the catalog call this for every page: only the summary columns, never the findings.
+    const rows = await this.db.all<GradeRow>(
+      `SELECT r.digest, r.status, r.inventory_key, r.grade, r.finding_count, r.next_drop_at,
+              i.grade AS i_grade, i.finding_count AS i_finding_count, i.next_drop_at AS i_next_drop_at
+         FROM scan_results r LEFT JOIN scan_inventories i ON i.key = r.inventory_key WHERE r.digest IN ${sqlIn(this.db, 1)}`,
       [sqlList(this.db, [...new Set(digests)])],
     );
-    for (const row of rows) {
-      const r = toResult(row);
-      const g: GradeSummary = { status: r.status };
-      if (r.grade) g.grade = r.grade;
-      if (r.findingCount !== undefined) g.findingCount = r.findingCount;
-      if (r.nextDropAt) g.nextDropAt = r.nextDropAt;
-      out.set(r.digest, g);
-    }
+    for (const r of rows) out.set(r.digest, { status: r.status, ...gradeOf(r) });
     return out;
   }
 
@@ -533,6 +529,8 @@ const RESULT_COLUMNS = `r.digest, r.media_type, r.kind, r.status, r.inventory_ke
   r.findings, r.error_code, r.error, r.scanned_at, r.graded_at, i.package_count, i.grade AS i_grade, i.finding_count AS i_finding_count,
   i.next_drop_at AS i_next_drop_at, i.matched_revision, i.matched_at`;
 
+type GradeRow = Pick<ResultRow, 'digest' | 'status' | 'inventory_key' | 'grade' | 'finding_count' | 'next_drop_at' | 'i_grade' | 'i_finding_count' | 'i_next_drop_at'>;
+
 interface ResultRow {
   digest: string;
   media_type: string;
@@ -560,9 +558,22 @@ interface ResultRow {
   matched_at: number | null;
 }
 
+/** Grade, finding count and next drop: the inventory's when the result takes them from one, else its own. */
+function gradeOf(r: GradeRow): Omit<GradeSummary, 'status'> {
+  const fromInventory = r.inventory_key !== null && r.i_grade !== null;
+  const out: Omit<GradeSummary, 'status'> = {};
+  const grade = fromInventory ? r.i_grade : r.grade;
+  const findingCount = num(fromInventory ? r.i_finding_count : r.finding_count);
+  const nextDropAt = date(fromInventory ? r.i_next_drop_at : r.next_drop_at);
+  if (grade !== null) out.grade = grade;
+  if (findingCount !== undefined) out.findingCount = findingCount;
+  if (nextDropAt) out.nextDropAt = nextDropAt;
+  return out;
+}
+
 function toResult(r: ResultRow): ScanResultRecord {
   const fromInventory = r.inventory_key !== null && r.i_grade !== null;
-  const out: ScanResultRecord = { digest: r.digest, mediaType: r.media_type, kind: r.kind, status: r.status, scannedAt: new Date(Number(r.scanned_at)) };
+  const out: ScanResultRecord = { digest: r.digest, mediaType: r.media_type, kind: r.kind, status: r.status, scannedAt: new Date(Number(r.scanned_at)), ...gradeOf(r) };
   const set = <K extends keyof ScanResultRecord>(k: K, v: ScanResultRecord[K] | undefined | null) => {
     if (v !== undefined && v !== null) out[k] = v;
   };
@@ -570,9 +581,6 @@ function toResult(r: ResultRow): ScanResultRecord {
   set('os', r.os);
   set('platform', r.platform);
   set('packageCount', num(r.package_count));
-  set('grade', fromInventory ? r.i_grade : r.grade);
-  set('findingCount', num(fromInventory ? r.i_finding_count : r.finding_count));
-  set('nextDropAt', date(fromInventory ? r.i_next_drop_at : r.next_drop_at));
   set('health', fromInventory ? r.i_health : r.health);
   set('findings', fromInventory ? r.i_findings : r.findings);
   set('revision', fromInventory ? num(r.matched_revision) : undefined);
