@@ -42,13 +42,15 @@ const PHASES: Phase[] = [blobPush, blobPull, smallBlobs, manifestLoad, tagList, 
  * costs) and `scan` (scanner speed) run by default; `scaleout` and `gc`
  * need PostgreSQL and nginx, so they run by name or with --scaleout.
  */
-const STANDALONE: StandalonePhase[] = [copyBench, authCost, scanBench, scaleOut, gcCost];
+const DEFAULT_STANDALONE: StandalonePhase[] = [copyBench, authCost, scanBench];
+const SCALEOUT: StandalonePhase[] = [scaleOut, gcCost];
+const STANDALONE = [...DEFAULT_STANDALONE, ...SCALEOUT];
 const ALL_NAMES = [...PHASES, ...STANDALONE].map((p) => p.name);
 
 const USAGE = `usage: npm run bench -- [options]
   --quick                 smoke run: 8/24 MiB blobs, 200 small blobs, 500 tags, 200 repos, 3 s load, 64 MiB big blob
-  --only a,b              phases to run (default: ${PHASES.map((p) => p.name).join(',')}); also ${STANDALONE.map((p) => p.name).join(',')}
-  --scaleout              also run ${STANDALONE.slice(3).map((p) => p.name).join(' and ')} (PostgreSQL: BERTH_BENCH_POSTGRES_URL,
+  --only a,b              phases to run (default: ${[...PHASES, ...DEFAULT_STANDALONE].map((p) => p.name).join(',')}); also ${SCALEOUT.map((p) => p.name).join(',')}
+  --scaleout              also run ${SCALEOUT.map((p) => p.name).join(' and ')} (PostgreSQL: BERTH_BENCH_POSTGRES_URL,
                           default postgres://postgres@127.0.0.1:5432/test; scaleout also needs nginx)
   --registries R          both (default) | berth | reference
   --reps N                repetitions per timed measurement, median reported (default 3)
@@ -57,7 +59,7 @@ const USAGE = `usage: npm run bench -- [options]
   --berth-root DIR        Berth checkout to run (bin/berth.js, dist/cli/main.js); default this one
 phases:
 ${PHASES.map((p) => `  ${p.name.padEnd(9)} ${p.description}`).join('\n')}
-standalone phases (Berth only; not in the default run):
+standalone phases (they start their own processes; ${SCALEOUT.map((p) => p.name).join(' and ')} only by name or with --scaleout):
 ${STANDALONE.map((p) => `  ${p.name.padEnd(9)} ${p.description}\n            needs: ${p.needs}`).join('\n')}`;
 
 const log = (msg: string): void => {
@@ -94,8 +96,8 @@ async function main(): Promise<number> {
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a positive integer, not ${values.reps}`);
   const wanted = values.only
     ? values.only.split(',').map((s) => s.trim()).filter(Boolean)
-    : [...PHASES.map((p) => p.name), copyBench.name, authCost.name, scanBench.name, ...(values.scaleout ? STANDALONE.map((p) => p.name) : [])];
-  if (values.only && values.scaleout) wanted.push(...STANDALONE.map((p) => p.name));
+    : [...PHASES, ...DEFAULT_STANDALONE].map((p) => p.name);
+  if (values.scaleout) wanted.push(...SCALEOUT.map((p) => p.name));
   const unknown = wanted.filter((n) => !ALL_NAMES.includes(n));
   if (unknown.length) throw new Error(`unknown phase(s) ${unknown.join(', ')}; known: ${ALL_NAMES.join(', ')}`);
   const phases = PHASES.filter((p) => wanted.includes(p.name));
