@@ -211,15 +211,13 @@ export class Scanner {
       );
     }, Math.max(1000, Math.floor(this.#opts.leaseMs / 3)));
     const started = Date.now();
+    let scanned: NewScanResult | undefined;
     try {
       const result = await this.#scan(job, abort.signal);
       if (abort.signal.aborted) throw new Error('aborted');
       await this.#scans.completeScanJob(job.digest, this.owner, result);
-      if (result) {
-        this.log?.info({ digest: job.digest, repo: job.repo, status: result.status, ms: Date.now() - started }, 'scanned');
-        if (result.kind === 'index') await this.rollUp(job.digest);
-        for (const idx of await this.#scans.indexesContaining([job.digest])) await this.rollUp(idx);
-      }
+      if (result) this.log?.info({ digest: job.digest, repo: job.repo, status: result.status, ms: Date.now() - started }, 'scanned');
+      scanned = result;
     } catch (err) {
       if (this.#abort.signal.aborted) {
         await this.#scans.retryScanJob(job.digest, this.owner, { error: 'interrupted by shutdown', notBefore: this.#now() }).catch(() => false);
@@ -242,6 +240,14 @@ export class Scanner {
     } finally {
       clearInterval(renew);
       this.#abort.signal.removeEventListener('abort', onStop);
+    }
+    // The job is done; the indexes holding it follow. An index rolls itself up once more, for a child that
+    // finished while it was being scanned (that child found no result to roll up yet). A failure here is no
+    // reason to scan again, so it is logged, not retried; the next change to a child rolls them up.
+    if (scanned) {
+      await (scanned.kind === 'index' ? this.rollUp(job.digest) : this.#rollUpParents(job.digest)).catch((err: unknown) => {
+        this.log?.warn({ digest: job.digest, err: err instanceof Error ? err.message : String(err) }, 'rolling up the indexes that hold this manifest failed');
+      });
     }
   }
 
@@ -364,7 +370,11 @@ export class Scanner {
     const cur = await this.#scans.getResult(index);
     if (!cur || cur.kind !== 'index') return;
     await this.#scans.putResult({ ...(await this.#rollUpResult(index)), digest: index, mediaType: cur.mediaType, now: this.#now() });
-    for (const parent of await this.#scans.indexesContaining([index])) if (parent !== index) await this.rollUp(parent);
+    await this.#rollUpParents(index);
+  }
+
+  async #rollUpParents(digest: string): Promise<void> {
+    for (const parent of await this.#scans.indexesContaining([digest])) if (parent !== digest) await this.rollUp(parent);
   }
 
   /**
