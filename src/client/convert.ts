@@ -7,6 +7,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { Descriptor } from '../content/descriptor.js';
 import { digestOf } from '../content/digest.js';
+import { goJson } from '../content/go-json.js';
 import { ContentError } from '../content/errors.js';
 import { parseManifest, type ParsedManifest } from '../content/manifest.js';
 import * as mt from '../content/media-types.js';
@@ -238,7 +239,7 @@ export function ociConfigFromDocker(bytes: Uint8Array, what = 'config'): Buffer 
     });
     if (h.length > 0) out['history'] = h;
   }
-  return Buffer.from(JSON.stringify(out).replace(/[<>&\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return Buffer.from(goJson(out));
 }
 
 const TIME_RE = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/;

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { ClientError } from '../../client/errors.js';
 import type { CliIo } from '../main.js';
 import { parseBool } from '../registry-flags.js';
+import { readStdinSecret } from './api-common.js';
 
 export function loginCommand(io: CliIo): Command {
   return new Command('login')
@@ -44,7 +45,7 @@ Examples:
       if (opts.passwordStdin) {
         if (password !== undefined) throw new ClientError('REFERENCE_INVALID', '--password and --password-stdin cannot be used together');
         if (username === undefined) throw new ClientError('REFERENCE_INVALID', '--password-stdin needs --username');
-        password = await readStdinPassword();
+        password = await readStdinSecret();
       }
       if (username === undefined && password === undefined) {
         // As podman: stored credentials that still work need no new login.
@@ -105,12 +106,6 @@ Examples:
 }
 
 /** All of stdin, without the one trailing newline `echo` adds (as containers/common reads it). */
-async function readStdinPassword(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
-
 /** One line from the terminal; `hidden` echoes nothing (for passwords). */
 function prompt(question: string, hidden: boolean): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });

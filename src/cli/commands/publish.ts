@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { ClientError } from '../../client/errors.js';
-import type { ApiClient } from '../../client/api/client.js';
+import { repoPath } from '../../client/api/client.js';
 import type { CliIo } from '../main.js';
 import { parseBool } from '../registry-flags.js';
 import { apiCommand, apiGroup, when, type Column } from './api-common.js';
@@ -67,10 +67,6 @@ interface CertifiedImage {
   publishedAt: string;
 }
 
-function repoPath(repo: string): string {
-  return repo.split('/').map(encodeURIComponent).join('/');
-}
-
 /** `team/app:1.0` → repository and tag; `team/app@sha256:…` → repository and digest (when allowed). */
 export function parseRepoRef(s: string, opts: { digest?: boolean; required?: boolean } = {}): { repo: string; ref?: string } {
   const at = s.indexOf('@');
@@ -102,17 +98,6 @@ const CATALOG_COLUMNS: Column<CertifiedImage>[] = [
   { header: 'VERSION', value: (i) => [i.labels['version'], i.labels['release']].filter(Boolean).join('-') },
   { header: 'PUBLISHED', value: (i) => when(i.publishedAt) },
 ];
-
-async function catalogAll(api: ApiClient): Promise<CertifiedImage[]> {
-  const out: CertifiedImage[] = [];
-  let last: string | undefined;
-  for (;;) {
-    const page = await api.call<{ images: CertifiedImage[]; next?: string }>('GET', '/catalog/certified', { query: { n: 1000, last } });
-    out.push(...page.images);
-    if (!page.next) return out;
-    last = page.next;
-  }
-}
 
 export function publishCommands(io: CliIo): Command[] {
   const publish = apiCommand(
@@ -218,7 +203,7 @@ export function publishCommands(io: CliIo): Command[] {
       examples: ['berth certification catalog -r registry.example.com', 'berth certification catalog --format json -r registry.example.com'],
     },
     async (api, _a, _opts, out) => {
-      const images = await catalogAll(api);
+      const images = await api.listAll<CertifiedImage>('/catalog/certified', 'images');
       out.table({ images }, images, CATALOG_COLUMNS);
     },
   );

@@ -102,7 +102,7 @@ export class ApiClient {
     return this.call('PUT', '/user/password', { body: { currentPassword, password } });
   }
   async listUsers(): Promise<User[]> {
-    return this.#all<User>('/users', 'users');
+    return this.listAll<User>('/users', 'users');
   }
   createUser(u: { name: string; password: string; email?: string; superuser?: boolean }): Promise<User> {
     return this.call('POST', '/users', { body: u });
@@ -171,7 +171,7 @@ export class ApiClient {
 
   // --- repositories ------------------------------------------------------------------------------------
   async listRepositories(namespace?: string): Promise<Repository[]> {
-    return this.#all<Repository>('/repositories', 'repositories', { namespace });
+    return this.listAll<Repository>('/repositories', 'repositories', { namespace });
   }
   createRepository(name: string, opts: { visibility?: Visibility; description?: string } = {}): Promise<Repository> {
     return this.call('POST', '/repositories', { body: { name, ...opts } });
@@ -213,7 +213,7 @@ export class ApiClient {
   }
 
   /** Every page of a `n`/`last` list. */
-  async #all<T>(path: string, key: string, query: Record<string, string | undefined> = {}): Promise<T[]> {
+  async listAll<T>(path: string, key: string, query: Record<string, string | undefined> = {}): Promise<T[]> {
     const out: T[] = [];
     let last: string | undefined;
     for (;;) {
@@ -231,7 +231,8 @@ function seg(s: string): string {
 }
 
 /** A repository name keeps its slashes: the API matches `{repo}` across segments. */
-function repoPath(name: string): string {
+/** A repository name as a URL path: each component percent-encoded, the slashes kept. */
+export function repoPath(name: string): string {
   return name.split('/').map(encodeURIComponent).join('/');
 }
 
