@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AccountStore, NewAuditEvent, TokenKind, TokenRecord } from '../metadata/accounts.js';
 import type { MetadataStore } from '../metadata/store.js';
-import { AccessControl, ANONYMOUS, REPO_ACTIONS, namespaceOf, type Principal, type RepoAction } from './access.js';
+import { AccessControl, ANONYMOUS, REPO_ACTIONS, namespaceOf, principalName, type Principal, type RepoAction } from './access.js';
 import { AuthError } from './errors.js';
 import { hashPassword, hashSecret, newSecret, secretMatches, verifyPassword } from './secrets.js';
 import { repositoryOfScopeName, type ResourceScope } from './scope.js';
@@ -229,7 +229,7 @@ export class AuthService {
     if (this.#knownRepos.has(repo)) return;
     const { created } = await this.access.ensureRepositoryForPush(p, repo);
     if (created) {
-      this.audit({ action: 'repo_create', actor: p.kind === 'anonymous' ? undefined : p.name, actorKind: p.kind, namespace: namespaceOf(repo), repo, detail: { visibility: 'private', by: 'push' } });
+      this.audit({ action: 'repo_create', actor: principalName(p), actorKind: p.kind, namespace: namespaceOf(repo), repo, detail: { visibility: 'private', by: 'push' } });
     }
     if (this.#knownRepos.size > 100_000) this.#knownRepos.clear();
     this.#knownRepos.add(repo);

@@ -56,7 +56,7 @@ const USAGE = `usage: npm run bench -- [options]
   --reps N                repetitions per timed measurement, median reported (default 3)
   --out FILE              also write the Markdown report to FILE
   --reference-bin PATH    distribution binary (default /usr/bin/docker-registry)
-  --berth-root DIR        Berth checkout to run (bin/berth.js, dist/cli/main.js); default this one
+  --berth-root DIR        Berth checkout to run (bin/berth.js and its built dist/); default this one
 phases:
 ${PHASES.map((p) => `  ${p.name.padEnd(9)} ${p.description}`).join('\n')}
 standalone phases (they start their own processes; ${SCALEOUT.map((p) => p.name).join(' and ')} only by name or with --scaleout):

@@ -169,11 +169,11 @@ export async function startReference(binary = '/usr/bin/docker-registry'): Promi
 }
 
 /**
- * `repoRoot` holds bin/berth.js and dist/cli/main.js. Without `auth` the server runs open, as the reference
- * registry does in these runs; with it, accounts are on and `admin`'s password is `auth.adminPassword`.
+ * `repoRoot` holds bin/berth.js and the dist/ it loads. The server runs open, as the reference registry does
+ * in these runs.
  */
-export async function startBerth(repoRoot: string, auth?: { adminPassword: string }): Promise<RunningRegistry> {
-  const entry = join(repoRoot, 'dist', 'cli', 'main.js');
+export async function startBerth(repoRoot: string): Promise<RunningRegistry> {
+  const entry = join(repoRoot, 'dist');
   if (!existsSync(entry)) throw new Error(`${LABEL.berth}: ${entry} does not exist yet (the server is not built)`);
   const dir = await mkdtemp(join(tmpdir(), 'berth-bench-berth-'));
   const dataDir = join(dir, 'data');
@@ -187,6 +187,6 @@ export async function startBerth(repoRoot: string, auth?: { adminPassword: strin
     port,
     dataDir,
     dir,
-    auth ? { BERTH_AUTH_ENABLED: 'true', BERTH_AUTH_ADMIN_PASSWORD: auth.adminPassword } : { BERTH_AUTH_ENABLED: 'false' },
+    { BERTH_AUTH_ENABLED: 'false' },
   );
 }

@@ -55,7 +55,6 @@ export async function inspectImage(source: ImageSource, opts: InspectOptions = {
   };
 }
 
-export { manifestDigest } from './internal/media.js';
 
 /** `Name`/`Tag` as skopeo shows them for a reference, when the transport has a repository. */
 export function referenceNames(ref: ImageReference): { name?: string; tag?: string } {

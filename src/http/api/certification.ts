@@ -1,3 +1,4 @@
+import { principalName } from '../../auth/access.js';
 import { parseDigest } from '../../content/digest.js';
 import { parseTag } from '../../content/reference.js';
 import { CERT_POLICIES, type CertResultRecord, type CertSettings, type CertSummary, type PublicationRecord } from '../../metadata/certs.js';
@@ -170,7 +171,7 @@ export async function updateCertificationSettings(r: ApiRequest): Promise<ApiRes
   const f = new Fields(await readJson(r), ['policy', 'autoPublish']);
   const policy = f.oneOf('policy', CERT_POLICIES);
   const autoPublish = f.boolean('autoPublish');
-  const by = r.principal.kind === 'anonymous' ? undefined : r.principal.name;
+  const by = principalName(r.principal);
   const { settings, queued } = await r.ctx.deps.store.certs.putCertSettings({ repo: view.repo, ...(policy ? { policy } : {}), ...(autoPublish !== undefined ? { autoPublish } : {}), ...(by ? { by } : {}) });
   audit(r, { action: 'certification_settings', namespace: view.namespace, repo: view.repo, detail: { policy: settings.policy, autoPublish: settings.autoPublish } });
   return ok({ repository: view.repo, ...settingsJson(settings), queued });
@@ -236,7 +237,7 @@ export async function publishTag(r: ApiRequest): Promise<ApiResponse> {
     const reasons = state === 'error' ? [`the image could not be certified: ${res!.error?.message ?? 'unknown error'}`] : reasonsOf(parsePlatforms(res!.platforms));
     throw new ApiError('CONFLICT', `${view.repo}:${tag} (${m.digest}) did not pass certification under the policy ${settings.policy}, so it cannot be published:\n- ${reasons.join('\n- ')}`);
   }
-  const by = r.principal.kind === 'anonymous' ? undefined : r.principal.name;
+  const by = principalName(r.principal);
   const p = (await store.certs.publish({ repo: view.repo, tag, digest: m.digest, ...(by ? { by } : {}) }))!;
   audit(r, { action: 'publish', namespace: view.namespace, repo: view.repo, detail: { tag, digest: m.digest } });
   return ok({ repository: view.repo, tag, grade: gradeJson(grades.get(m.digest)), ...publicationJson(p, m.digest) });
@@ -246,7 +247,7 @@ export async function publishTag(r: ApiRequest): Promise<ApiResponse> {
 export async function unpublishTag(r: ApiRequest): Promise<ApiResponse> {
   const view = await adminRepo(r, r.params.repo!);
   const tag = parseTag(r.params.tag!);
-  const by = r.principal.kind === 'anonymous' ? undefined : r.principal.name;
+  const by = principalName(r.principal);
   const done = await r.ctx.deps.store.certs.unpublish({ repo: view.repo, tag, ...(by ? { by } : {}) });
   if (!done) throw new ApiError('NOT_FOUND', `${view.repo}:${tag} is not published`);
   audit(r, { action: 'unpublish', namespace: view.namespace, repo: view.repo, detail: { tag } });

@@ -118,9 +118,3 @@ export function compareEvr(a: Evr, b: Evr): -1 | 0 | 1 {
 export function compareRpmVersions(a: string, b: string): -1 | 0 | 1 {
   return compareEvr(parseEvr(a), parseEvr(b));
 }
-
-/** `E:V-R` as rpm prints an EVR, the epoch left out when absent. */
-export function formatEvr(evr: Evr): string {
-  const e = evr.epoch === undefined || evr.epoch === '' ? '' : `${evr.epoch}:`;
-  return `${e}${evr.version}${evr.release !== undefined ? `-${evr.release}` : ''}`;
-}

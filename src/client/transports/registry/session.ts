@@ -10,7 +10,7 @@ import { getCredentials, type Credentials } from '../../config/auth-file.js';
 import { isInsecureRegistry, loadRegistriesConf, resolveEndpoints, type RegistriesConf } from '../../config/registries-conf.js';
 import { RegistryClient } from './client.js';
 import { Connections, DEFAULT_RETRY, loadCertDir, systemRoots, type RetryPolicy, type TlsConfig } from './http.js';
-import { DOCKER_HUB, type DockerReference } from './reference.js';
+import type { DockerReference } from './reference.js';
 
 export interface RegistryOptions {
   /** registries.conf already loaded; default: read from the usual places on first use. */
@@ -65,10 +65,6 @@ export class RegistrySession {
     return (this.confCache ??= this.options.registriesConf ?? loadRegistriesConf(this.options.env ? { env: this.options.env } : {}));
   }
 
-  /** Where an unqualified name (`busybox`) lives: the first `unqualified-search-registries` entry, else docker.io. */
-  defaultRegistry(): string {
-    return this.conf.unqualifiedSearchRegistries[0] ?? DOCKER_HUB;
-  }
 
   /** The endpoints to use for `ref`: mirrors then the primary for pulls, the primary alone for pushes. */
   async endpoints(ref: DockerReference, purpose: 'pull' | 'push'): Promise<Endpointed[]> {
