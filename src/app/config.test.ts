@@ -47,6 +47,7 @@ describe('config', () => {
     await assert.rejects(loadConfig({ env: { BERTH_LISTEN: 'nowhere' } }), /not HOST:PORT/);
     await assert.rejects(loadConfig({ env: { BERTH_TLS_CERT: '/a.pem' } }), /tls.cert and tls.key must be set together/);
     await assert.rejects(loadConfig({ env: { BERTH_LOG_REQUESTS: 'maybe' } }), /BERTH_LOG_REQUESTS: log.requests must be true or false/);
+    await assert.rejects(loadConfig({ env: { BERTH_TRUSTED_PROXIES: '127.0.0.1, nginx' } }), /trustedProxies: "nginx" is not an IP address or CIDR range/);
   });
 
   it('parses durations and listen addresses', () => {

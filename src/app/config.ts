@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parseTrustedProxies } from '../http/client-address.js';
 import { parse as parseYaml } from 'yaml';
 
 /**
@@ -14,6 +15,11 @@ export interface Config {
   data: string;
   /** TLS is served when both are set (PEM files). */
   tls: { cert: string; key: string };
+  /**
+   * Proxies (addresses and CIDR ranges, comma-separated) whose `X-Forwarded-For` names the client, for login
+   * throttling and the audit log. Empty: the socket's peer is the client.
+   */
+  trustedProxies: string;
   storage: {
     driver: 'filesystem' | 's3';
     filesystem: { root: string };
@@ -112,6 +118,7 @@ export const DEFAULT_CONFIG: Config = {
   listen: '127.0.0.1:5000',
   data: './data',
   tls: { cert: '', key: '' },
+  trustedProxies: '',
   storage: {
     driver: 'filesystem',
     filesystem: { root: '' },
@@ -228,6 +235,11 @@ function coerce(value: unknown, like: unknown, where: string, origin: string): u
 
 function validate(c: Config): void {
   parseListen(c.listen);
+  try {
+    parseTrustedProxies(c.trustedProxies);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   for (const key of ['interval', 'grace', 'uploadTtl'] as const) parseDuration(c.gc[key], `gc.${key}`);
   parseDuration(c.shutdownGrace, 'shutdownGrace');
   for (const key of ['tokenTtl', 'refreshTokenTtl', 'maxLockout'] as const) parseDuration(c.auth[key], `auth.${key}`);

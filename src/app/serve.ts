@@ -1,4 +1,5 @@
 import { readFile, writeFile, unlink } from 'node:fs/promises';
+import { parseTrustedProxies } from '../http/client-address.js';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startServer, type RunningServer } from '../http/server.js';
@@ -51,7 +52,7 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
   try {
     auth = config.auth.enabled ? await openAuth(deps, config, log) : undefined;
     if (!auth) log.warn('authentication is disabled (auth.enabled: false): anyone who can reach this registry can push and delete');
-    server = await startServer({ deps, log, metrics, host, port, tls, logRequests: config.log.requests, auth, realm: config.auth.realm || undefined });
+    server = await startServer({ deps, log, metrics, host, port, tls, logRequests: config.log.requests, auth, realm: config.auth.realm || undefined, trustedProxies: parseTrustedProxies(config.trustedProxies) });
   } catch (err) {
     await opened.close();
     if (pidFile) await unlink(pidFile).catch(() => {});

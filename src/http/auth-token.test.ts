@@ -234,4 +234,26 @@ describe('failed logins per address', () => {
       await reg.close();
     }
   });
+
+  it('behind a trusted proxy, locks the forwarded address, not the proxy, and audits the client address', async () => {
+    const reg = await startTestRegistry({ auth: { throttle: { freeAttempts: 2, baseDelayMs: 60_000, maxDelayMs: 60_000 } }, trustedProxies: '127.0.0.0/8, ::1' });
+    try {
+      await reg.auth!.accounts.createUser({ name: 'victim', passwordHash: await hashPassword('right') });
+      const via = (client: string, user: string, pass: string) => fetch(`${reg.url}/v2/`, { headers: { Authorization: basic(user, pass), 'X-Forwarded-For': `${client}, 127.0.0.1` } });
+      for (let i = 0; i < 20; i++) {
+        const res = await via('203.0.113.66', `user${i}`, 'guess');
+        assert.equal(res.status, 401);
+        await res.arrayBuffer();
+      }
+      assert.deepEqual(await errorOf(await via('203.0.113.66', 'victim', 'right')), { status: 429, code: 'TOOMANYREQUESTS' });
+      const other = await via('198.51.100.9', 'victim', 'right');
+      assert.equal(other.status, 200, 'another client behind the same proxy still gets in');
+      await other.arrayBuffer();
+      await reg.auth!.flushAudit();
+      const failures = await reg.auth!.accounts.queryAudit({ action: 'login_failure', limit: 100 });
+      assert.ok(failures.length >= 20 && failures.every((e) => e.ip === '203.0.113.66'), JSON.stringify(failures.map((e) => e.ip)));
+    } finally {
+      await reg.close();
+    }
+  });
 });

@@ -41,7 +41,7 @@ export async function authenticate(ctx: Context, api: boolean): Promise<void> {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon < 0) throw new AuthError('INVALID_CREDENTIALS', 'malformed Basic credentials');
-      ctx.principal = await auth.login(decoded.slice(0, colon), decoded.slice(colon + 1), ctx.req.socket.remoteAddress);
+      ctx.principal = await auth.login(decoded.slice(0, colon), decoded.slice(colon + 1), ctx.ip);
       ctx.authenticated = true;
     } else if (scheme === 'bearer' && value) {
       if (api) {

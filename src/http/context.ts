@@ -32,6 +32,8 @@ export interface Context {
   tokenAccess?: AccessEntry[];
   /** The configured token endpoint URL, when it is not derived from the request. */
   realm?: string;
+  /** The client's address (`clientAddress`: the socket's, or the forwarded one behind a trusted proxy). */
+  ip: string | undefined;
 }
 
 export type Handler = (ctx: Context) => Promise<void>;

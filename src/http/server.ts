@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, BlockList, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RegistryDeps } from '../registry/deps.js';
 import { RegistryError } from '../registry/errors.js';
@@ -10,6 +10,7 @@ import { classify, writeError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { matchRoute, type Method } from './routes.js';
 import { authenticate, authorize } from './authn.js';
+import { clientAddress } from './client-address.js';
 import { ANONYMOUS, principalName } from '../auth/access.js';
 import type { AuthService } from '../auth/service.js';
 import { namespaceOf } from '../auth/access.js';
@@ -25,6 +26,8 @@ export interface ServerOptions {
   auth?: AuthService;
   /** Absolute URL of the token endpoint for the challenge; derived from each request when unset. */
   realm?: string;
+  /** Proxies whose `X-Forwarded-For` names the client (`parseTrustedProxies`). */
+  trustedProxies?: BlockList;
 }
 
 export interface RunningServer {
@@ -79,6 +82,7 @@ export function createRequestListener(opts: ServerOptions & { metrics: Metrics; 
       principal: ANONYMOUS,
       authenticated: false,
       realm: opts.realm,
+      ip: clientAddress(req, opts.trustedProxies),
     };
 
     const run = async (): Promise<void> => {
@@ -141,7 +145,7 @@ function audit(auth: AuthService, ctx: Context, routeName: string, method: strin
     actorKind: ctx.principal.kind,
     namespace: namespaceOf(repo),
     repo,
-    ip: ctx.req.socket.remoteAddress,
+    ip: ctx.ip,
     detail: { reference: ctx.params.reference ?? ctx.params.digest },
   });
 }

@@ -37,7 +37,7 @@ export async function postToken(ctx: Context): Promise<void> {
   let refreshToken: string | undefined;
   try {
     if (grant === 'password') {
-      principal = await auth.login(form.get('username') ?? '', form.get('password') ?? '', ctx.req.socket.remoteAddress);
+      principal = await auth.login(form.get('username') ?? '', form.get('password') ?? '', ctx.ip);
       if (form.get('access_type') === 'offline' && principal.kind === 'user') refreshToken = await auth.createRefreshToken(principal.name);
     } else if (grant === 'refresh_token') {
       principal = await auth.redeemRefreshToken(form.get('refresh_token') ?? '');

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { parseTrustedProxies } from '../http/client-address.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +40,7 @@ export const TEST_AUTH_CONFIG: AuthConfig = {
  * another metadata store (closed with the registry), e.g. several nodes on one PostgreSQL schema.
  */
 export async function startTestRegistry(
-  opts: { driver?: 'memory' | 'fs'; limits?: Partial<RegistryLimits>; auth?: boolean | Partial<AuthConfig>; store?: MetadataStore } = {},
+  opts: { driver?: 'memory' | 'fs'; limits?: Partial<RegistryLimits>; auth?: boolean | Partial<AuthConfig>; store?: MetadataStore; trustedProxies?: string } = {},
 ): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const driver = opts.driver === 'fs' ? new FsDriver({ root: join(dir, 'storage') }) : new MemoryDriver();
@@ -59,7 +60,7 @@ export async function startTestRegistry(
     auth = await AuthService.open(store, { ...TEST_AUTH_CONFIG, ...(opts.auth === true ? {} : opts.auth) }, log);
     adminPassword = (await auth.bootstrapAdmin()).generatedPassword;
   }
-  const server = await startServer({ deps, log, host: '127.0.0.1', port: 0, auth });
+  const server = await startServer({ deps, log, host: '127.0.0.1', port: 0, auth, trustedProxies: parseTrustedProxies(opts.trustedProxies ?? '') });
   return {
     url: server.url,
     deps,

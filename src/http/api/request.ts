@@ -145,7 +145,7 @@ export function queryOneOf<T extends string>(r: ApiRequest, name: string, values
 /** Writes an audit event in the caller's name (never with a secret in it). */
 export function audit(r: ApiRequest, e: Omit<NewAuditEvent, 'actor' | 'actorKind' | 'ip'>): void {
   const p = r.principal;
-  r.auth.audit({ ...e, actor: principalName(p), actorKind: p.kind, ip: r.ctx.req.socket.remoteAddress });
+  r.auth.audit({ ...e, actor: principalName(p), actorKind: p.kind, ip: r.ctx.ip });
 }
 
 /** ISO time or undefined, for JSON bodies. */

@@ -42,7 +42,7 @@ export async function changeOwnPassword(r: ApiRequest): Promise<ApiResponse> {
   // The current password, not an app token: whoever holds a token must not be able to take the account over.
   // Wrong guesses count against the same throttles as failed logins.
   try {
-    await r.auth.checkPassword(p.name, current, r.ctx.req.socket.remoteAddress, 'wrong current password on password change');
+    await r.auth.checkPassword(p.name, current, r.ctx.ip, 'wrong current password on password change');
   } catch (err) {
     if (!(err instanceof AuthError)) throw err;
     if (err.code === 'THROTTLED') throw new ApiError('TOO_MANY_REQUESTS', err.message, { headers: { 'Retry-After': String(err.retryAfterSeconds ?? 1) } });
