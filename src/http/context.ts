@@ -58,24 +58,35 @@ export function send(ctx: Context, status: number, headers: Record<string, strin
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : payload);
 }
 
-/** Reads a small request body whole, refusing more than `max` bytes with `MANIFEST_TOO_LARGE`. */
-export async function readSmallBody(ctx: Context, max: number): Promise<Buffer> {
-  const declared = contentLength(ctx);
-  if (declared !== undefined && declared > max) {
-    ctx.res.setHeader('Connection', 'close');
-    throw new RegistryError('MANIFEST_TOO_LARGE', `manifest of ${declared} bytes is larger than the limit of ${max}`);
-  }
+/**
+ * Reads `stream` whole while it stays within `max` bytes; undefined as soon as it goes past (the rest is left
+ * unread: a request's caller closes the connection, a blob's destroys the stream).
+ */
+export async function readUpTo(stream: AsyncIterable<Buffer>, max: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+  for await (const chunk of stream) {
     total += chunk.length;
-    if (total > max) {
-      ctx.res.setHeader('Connection', 'close');
-      throw new RegistryError('MANIFEST_TOO_LARGE', `manifest is larger than the limit of ${max} bytes`);
-    }
+    if (total > max) return undefined;
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, total);
+}
+
+/**
+ * Reads a small request body whole; past `max` bytes (declared or sent) the connection is marked to close and
+ * `tooLarge` is thrown, with the declared size when there is one.
+ */
+export async function readSmallBody(ctx: Context, max: number, tooLarge: (declared?: number) => Error = (d) => manifestTooLarge(max, d)): Promise<Buffer> {
+  const declared = contentLength(ctx);
+  const body = declared !== undefined && declared > max ? undefined : await readUpTo(ctx.req as AsyncIterable<Buffer>, max);
+  if (body) return body;
+  ctx.res.setHeader('Connection', 'close');
+  throw tooLarge(declared !== undefined && declared > max ? declared : undefined);
+}
+
+function manifestTooLarge(max: number, declared?: number): RegistryError {
+  return new RegistryError('MANIFEST_TOO_LARGE', declared !== undefined ? `manifest of ${declared} bytes is larger than the limit of ${max}` : `manifest is larger than the limit of ${max} bytes`);
 }
 
 /** `Content-Length` as a number, or undefined when absent (chunked transfer). */

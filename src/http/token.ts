@@ -2,7 +2,7 @@ import { AuthError } from '../auth/errors.js';
 import { formatScope, parseScopes } from '../auth/scope.js';
 import type { Principal } from '../auth/access.js';
 import { RegistryError } from '../registry/errors.js';
-import { send, type Context } from './context.js';
+import { readSmallBody, send, type Context } from './context.js';
 
 /**
  * The token endpoint (the realm of the Bearer challenge), as Docker clients use it
@@ -75,16 +75,6 @@ function oauthError(ctx: Context, status: number, error: string, description: st
 
 const MAX_FORM = 64 * 1024;
 
-async function readForm(ctx: Context): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > MAX_FORM) {
-      ctx.res.setHeader('Connection', 'close');
-      throw new RegistryError('SIZE_INVALID', `token request body is larger than ${MAX_FORM} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
+function readForm(ctx: Context): Promise<Buffer> {
+  return readSmallBody(ctx, MAX_FORM, () => new RegistryError('SIZE_INVALID', `token request body is larger than ${MAX_FORM} bytes`));
 }

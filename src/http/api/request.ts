@@ -1,7 +1,7 @@
 import type { AuthService } from '../../auth/service.js';
 import { principalName, type Principal } from '../../auth/access.js';
 import type { NewAuditEvent } from '../../metadata/accounts.js';
-import type { Context } from '../context.js';
+import { readSmallBody, type Context } from '../context.js';
 import { ApiError } from './errors.js';
 
 /** What an API handler gets: the request context, the auth service and who is calling, path parameters. */
@@ -37,22 +37,10 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export async function readJson(r: ApiRequest): Promise<Record<string, unknown>> {
   const { req } = r.ctx;
   const type = req.headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase();
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-    r.ctx.res.setHeader('Connection', 'close');
-    throw new ApiError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is larger than the limit of ${MAX_BODY_BYTES}`);
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > MAX_BODY_BYTES) {
-      r.ctx.res.setHeader('Connection', 'close');
-      throw new ApiError('PAYLOAD_TOO_LARGE', `request body is larger than the limit of ${MAX_BODY_BYTES} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks, total).toString('utf8');
+  const body = await readSmallBody(r.ctx, MAX_BODY_BYTES, (declared) =>
+    new ApiError('PAYLOAD_TOO_LARGE', declared !== undefined ? `request body of ${declared} bytes is larger than the limit of ${MAX_BODY_BYTES}` : `request body is larger than the limit of ${MAX_BODY_BYTES} bytes`),
+  );
+  const text = body.toString('utf8');
   if (text.trim() === '') return {};
   if (type !== undefined && type !== 'application/json' && !type.endsWith('+json')) {
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', `request bodies are JSON (Content-Type: application/json), not ${type.slice(0, 100)}`);

@@ -5,6 +5,7 @@ import { parseManifest, type ParsedManifest } from '../../content/manifest.js';
 import { DOCKER_CONFIG, OCI_CONFIG } from '../../content/media-types.js';
 import type { TagRecord } from '../../metadata/store.js';
 import { openBlob } from '../../registry/blobs.js';
+import { readUpTo } from '../context.js';
 import type { RegistryDeps } from '../../registry/deps.js';
 import { readableRepo } from './guard.js';
 import { iso, ok, queryInt, queryOneOf, type ApiRequest, type ApiResponse } from './request.js';
@@ -131,17 +132,12 @@ class Summaries {
 
   async #readConfigPlatform(digest: Digest): Promise<TagPlatform | undefined> {
     const { stream } = await openBlob(this.deps, this.repo, digest, undefined, this.signal);
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const c of stream as AsyncIterable<Buffer>) {
-      total += c.length;
-      if (total > MAX_CONFIG_BYTES) {
-        stream.destroy();
-        return undefined;
-      }
-      chunks.push(c);
+    const bytes = await readUpTo(stream as AsyncIterable<Buffer>, MAX_CONFIG_BYTES);
+    if (!bytes) {
+      stream.destroy();
+      return undefined;
     }
-    const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { os?: unknown; architecture?: unknown; variant?: unknown };
+    const json = JSON.parse(bytes.toString('utf8')) as { os?: unknown; architecture?: unknown; variant?: unknown };
     if (typeof json.os !== 'string' || typeof json.architecture !== 'string') return undefined;
     return { os: json.os, architecture: json.architecture, ...(typeof json.variant === 'string' && json.variant ? { variant: json.variant } : {}) };
   }
