@@ -79,6 +79,8 @@ export interface Config {
     adminPassword: string;
     /** Failed logins allowed per account before it is locked for a doubling delay (ten times that per address). */
     loginAttempts: number;
+    /** How long audit events are kept; older ones are deleted with each garbage collection. `0` keeps them all. */
+    auditRetention: string;
     /** The longest lock after failed logins. */
     maxLockout: string;
   };
@@ -150,6 +152,7 @@ export const DEFAULT_CONFIG: Config = {
     adminPassword: '',
     loginAttempts: 5,
     maxLockout: '5m',
+    auditRetention: '90d',
   },
   scan: { enabled: true, concurrency: 2, pollInterval: '2s', leaseTime: '5m', maxAttempts: 5 },
   certify: { enabled: true, concurrency: 1, pollInterval: '2s', leaseTime: '10m', maxAttempts: 5, ubiLayersFile: '', registryName: '' },
@@ -242,7 +245,7 @@ function validate(c: Config): void {
   }
   for (const key of ['interval', 'grace', 'uploadTtl'] as const) parseDuration(c.gc[key], `gc.${key}`);
   parseDuration(c.shutdownGrace, 'shutdownGrace');
-  for (const key of ['tokenTtl', 'refreshTokenTtl', 'maxLockout'] as const) parseDuration(c.auth[key], `auth.${key}`);
+  for (const key of ['tokenTtl', 'refreshTokenTtl', 'maxLockout', 'auditRetention'] as const) parseDuration(c.auth[key], `auth.${key}`);
   if (parseDuration(c.auth.tokenTtl) < 60_000) throw new ConfigError('auth.tokenTtl must be at least 60s (clients treat less as 60s)');
   if (c.auth.realm && !/^https?:\/\//.test(c.auth.realm)) throw new ConfigError('auth.realm must be an absolute http(s) URL');
   if (!Number.isInteger(c.auth.loginAttempts) || c.auth.loginAttempts < 1) throw new ConfigError('auth.loginAttempts must be a positive integer');

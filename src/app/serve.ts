@@ -71,6 +71,10 @@ export async function serve(config: Config, log: Logger = createLogger(config)):
     running ??= runGc(deps, { ...gcOptions(config), signal: gcAbort.signal }, log, metrics)
       .then(async (r) => {
         await auth?.keys.purgeRetired().catch((err: unknown) => log.warn({ err }, 'purging retired token keys failed'));
+        await auth
+          ?.pruneAudit(parseDuration(config.auth.auditRetention))
+          .then((n) => n > 0 && log.info({ events: n, retention: config.auth.auditRetention }, 'pruned the audit log'))
+          .catch((err: unknown) => log.warn({ err }, 'pruning the audit log failed'));
         return r;
       })
       .finally(() => (running = undefined));

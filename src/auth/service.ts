@@ -333,6 +333,18 @@ export class AuthService {
     await this.#auditWrites;
   }
 
+  /** Deletes audit events older than `retentionMs` (0 keeps them all), a thousand per transaction. Returns how many. */
+  async pruneAudit(retentionMs: number, now = new Date()): Promise<number> {
+    if (retentionMs <= 0) return 0;
+    const before = new Date(now.getTime() - retentionMs);
+    let total = 0;
+    for (;;) {
+      const n = await this.accounts.pruneAudit(before, 1000);
+      total += n;
+      if (n < 1000) return total;
+    }
+  }
+
   #auditWrites: Promise<void> = Promise.resolve();
 
   readonly #pendingAudit: NewAuditEvent[] = [];

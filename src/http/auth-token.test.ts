@@ -257,3 +257,22 @@ describe('failed logins per address', () => {
     }
   });
 });
+
+describe('audit retention', () => {
+  it('prunes events older than the retention, in batches, and keeps everything with a retention of 0', async () => {
+    const reg = await startTestRegistry({ auth: true });
+    try {
+      const auth = reg.auth!;
+      const old = new Date('2026-01-01T00:00:00Z');
+      for (let i = 0; i < 1500; i++) auth.audit({ at: old, action: 'pull', actorKind: 'anonymous', namespace: 'retention', repo: 'retention/app' });
+      auth.audit({ at: new Date('2026-06-01T00:00:00Z'), action: 'push', actorKind: 'anonymous', namespace: 'retention', repo: 'retention/app' });
+      await auth.flushAudit();
+      const now = new Date('2026-06-02T00:00:00Z');
+      assert.equal(await auth.pruneAudit(0, now), 0);
+      assert.equal(await auth.pruneAudit(90 * 86_400_000, now), 1500, 'more than one batch of 1,000');
+      assert.deepEqual((await auth.accounts.queryAudit({ namespace: 'retention' })).map((e) => e.action), ['push']);
+    } finally {
+      await reg.close();
+    }
+  });
+});

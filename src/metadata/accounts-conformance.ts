@@ -280,6 +280,17 @@ export function describeAccountStore(name: string, factory: () => Promise<Metada
         const page2 = await a.queryAudit({ namespace: ns, limit: 2, before: page1[1]!.id });
         assert.deepEqual([...page1, ...page2].map((e) => e.id), all.map((e) => e.id));
       });
+
+      it('prunes the oldest events before a time, at most the limit at a time, and nothing newer', async () => {
+        const ns = unique('ns');
+        for (const t of [1000, 2000, 3000, 4000, 5000]) await a.appendAudit({ at: new Date(t), action: 'pull', actorKind: 'anonymous', namespace: ns, repo: `${ns}/a` });
+        const times = async () => (await a.queryAudit({ namespace: ns })).map((e) => e.at.getTime());
+        assert.equal(await a.pruneAudit(new Date(4000), 2), 2);
+        assert.deepEqual(await times(), [5000, 4000, 3000], 'the oldest two first');
+        assert.equal(await a.pruneAudit(new Date(4000), 10), 1);
+        assert.deepEqual(await times(), [5000, 4000]);
+        assert.equal(await a.pruneAudit(new Date(4000), 10), 0);
+      });
     });
   });
 }

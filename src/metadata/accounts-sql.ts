@@ -408,6 +408,10 @@ export class SqlAccountStore implements AccountStore {
     );
   }
 
+  async pruneAudit(before: Date, limit: number): Promise<number> {
+    return this.db.run('DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < $1 ORDER BY id LIMIT $2)', [before.getTime(), Math.max(0, Math.trunc(limit))]);
+  }
+
   async queryAudit(q: AuditQuery): Promise<AuditEvent[]> {
     const where: string[] = [];
     const params: unknown[] = [];

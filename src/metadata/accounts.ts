@@ -97,6 +97,8 @@ export interface AccountStore {
   appendAudit(events: NewAuditEvent | readonly NewAuditEvent[]): Promise<void>;
   /** Newest first; `before` is an event id for paging. */
   queryAudit(q: AuditQuery): Promise<AuditEvent[]>;
+  /** Deletes up to `limit` of the oldest events from before `before` (one short transaction); returns how many. */
+  pruneAudit(before: Date, limit: number): Promise<number>;
 }
 
 export type NamespaceKind = 'user' | 'organization';
