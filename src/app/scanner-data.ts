@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { AdvisoryRecord, InventoryMatch, ScanStore } from '../metadata/scans.js';
 import { parseAdvisoryJson } from '../scan/advisories/load.js';
-import type { Advisory } from '../scan/advisories/model.js';
+import { mergeById, type Advisory } from '../scan/advisories/model.js';
 import type { AdvisoryLookup, ImportReport } from '../scan/advisories/store.js';
 import { healthIndexAt, type HealthIndex } from '../scan/health-index.js';
 import type { Inventory } from '../scan/inventory/index.js';
@@ -37,11 +37,7 @@ export interface AdvisoryImportResult extends ImportReport {
  * parsed advisories of one import are held in memory for that merge; the files they come from are streamed.
  */
 export async function importAdvisories(scans: ScanStore, advisories: Iterable<Advisory> | AsyncIterable<Advisory>, opts: { source?: string; complete?: boolean } = {}): Promise<AdvisoryImportResult> {
-  const batch = new Map<string, Advisory>();
-  for await (const a of advisories as AsyncIterable<Advisory>) {
-    const prev = batch.get(a.id);
-    batch.set(a.id, prev ? { ...prev, ...a, aliases: [...new Set([...prev.aliases, ...a.aliases])], affected: [...prev.affected, ...a.affected] } : a);
-  }
+  const batch = await mergeById(advisories);
   function* records(): Generator<AdvisoryRecord> {
     for (const a of batch.values()) yield advisoryRecord(a);
   }
@@ -149,12 +145,3 @@ export function gradeOf(findings: readonly Finding[], revision: number, now: Dat
   return { health, match };
 }
 
-/** The OS of an inventory as results show it. */
-export function osOf(inv: Inventory): { id: string; versionId?: string; prettyName?: string; ecosystem?: string } | undefined {
-  if (!inv.os) return undefined;
-  const os: { id: string; versionId?: string; prettyName?: string; ecosystem?: string } = { id: inv.os.id };
-  if (inv.os.versionId) os.versionId = inv.os.versionId;
-  if (inv.os.prettyName) os.prettyName = inv.os.prettyName;
-  if (inv.distro?.ecosystem) os.ecosystem = inv.distro.ecosystem;
-  return os;
-}

@@ -26,7 +26,8 @@ import { inventoryFromRootfs, isInventoryFile, type Inventory } from '../scan/in
 import { blobLayer, extractInventoryLayer, extractLayer, inventoryKey } from '../scan/layer-extract.js';
 import type { Finding } from '../scan/match.js';
 import { readRootfs } from '../scan/rootfs.js';
-import { gradeOf, matchStored, osOf, StoreAdvisoryLookup } from './scanner-data.js';
+import { osOf } from '../scan/inventory/index.js';
+import { gradeOf, matchStored, StoreAdvisoryLookup } from './scanner-data.js';
 
 export interface ScannerOptions {
   /** Manifests scanned at the same time on this node. */

@@ -5,7 +5,7 @@ import type { Image } from '../client/image.js';
 import type { SourceOptions } from '../client/transport.js';
 import type { AdvisoryLookup } from './advisories/store.js';
 import { healthIndex, type HealthIndex } from './health-index.js';
-import { readInventory, type Inventory } from './inventory/index.js';
+import { osOf, readInventory, type Inventory } from './inventory/index.js';
 import { matchInventory, type Finding } from './match.js';
 
 export interface ScanReport {
@@ -28,11 +28,7 @@ export async function scanImage(image: Image, advisories: AdvisoryLookup, opts: 
     health: healthIndex(findings, opts.now ?? new Date()),
   };
   if (image.platform) report.image.platform = [image.platform.os, image.platform.architecture, image.platform.variant].filter(Boolean).join('/');
-  if (inv.os) {
-    report.os = { id: inv.os.id };
-    if (inv.os.versionId) report.os.versionId = inv.os.versionId;
-    if (inv.os.prettyName) report.os.prettyName = inv.os.prettyName;
-    if (inv.distro?.ecosystem) report.os.ecosystem = inv.distro.ecosystem;
-  }
+  const os = osOf(inv);
+  if (os) report.os = os;
   return report;
 }

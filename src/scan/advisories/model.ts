@@ -82,3 +82,16 @@ export function maxSeverity(a: Severity, b: Severity): Severity {
 export function cveIds(a: Pick<Advisory, 'id' | 'aliases'>): string[] {
   return [...new Set([a.id, ...a.aliases].filter((x) => /^CVE-\d{4}-\d+$/.test(x)))];
 }
+
+/**
+ * The advisories of one import by id, the same id twice (an RHSA as CSAF and as OSV) merged: aliases joined,
+ * affected packages added up, the later record's other fields winning.
+ */
+export async function mergeById(advisories: Iterable<Advisory> | AsyncIterable<Advisory>): Promise<Map<string, Advisory>> {
+  const out = new Map<string, Advisory>();
+  for await (const a of advisories as AsyncIterable<Advisory>) {
+    const prev = out.get(a.id);
+    out.set(a.id, prev ? { ...prev, ...a, aliases: [...new Set([...prev.aliases, ...a.aliases])], affected: [...prev.affected, ...a.affected] } : a);
+  }
+  return out;
+}

@@ -3,7 +3,7 @@
  * metadata-store-backed implementation can replace `MemoryAdvisoryStore` without touching matching.
  */
 import { ecosystemFamily } from '../version/index.js';
-import type { Advisory } from './model.js';
+import { mergeById, type Advisory } from './model.js';
 
 export interface AdvisoryLookup {
   /**
@@ -84,12 +84,7 @@ export class MemoryAdvisoryStore implements AdvisoryStore {
   async import(advisories: Iterable<Advisory> | AsyncIterable<Advisory>, opts: ImportOptions = {}): Promise<ImportReport> {
     const report: ImportReport = { added: [], changed: [], removed: [], unchanged: 0 };
     const seen = new Set<string>();
-    const batch = new Map<string, Advisory>();
-    // The same id twice in one import (a CSAF and an OSV record of one CVE) merges its affected packages.
-    for await (const a of advisories as AsyncIterable<Advisory>) {
-      const prev = batch.get(a.id);
-      batch.set(a.id, prev ? { ...prev, ...a, aliases: [...new Set([...prev.aliases, ...a.aliases])], affected: [...prev.affected, ...a.affected] } : a);
-    }
+    const batch = await mergeById(advisories);
     for (const a of batch.values()) {
       seen.add(a.id);
       const cur = this.byId.get(a.id);

@@ -92,3 +92,13 @@ export async function readInventory(image: Image | readonly LayerLike[], opts: S
   const fs = await readRootfs(image, { ...opts, want: (p) => isInventoryFile(p) });
   return inventoryFromRootfs(fs);
 }
+
+/** The OS of an inventory as results show it. */
+export function osOf(inv: Inventory): { id: string; versionId?: string; prettyName?: string; ecosystem?: string } | undefined {
+  if (!inv.os) return undefined;
+  const os: { id: string; versionId?: string; prettyName?: string; ecosystem?: string } = { id: inv.os.id };
+  if (inv.os.versionId) os.versionId = inv.os.versionId;
+  if (inv.os.prettyName) os.prettyName = inv.os.prettyName;
+  if (inv.distro?.ecosystem) os.ecosystem = inv.distro.ecosystem;
+  return os;
+}
