@@ -141,13 +141,21 @@ function cell(v: string | number | boolean | undefined): string {
 
 /** `--expires`: an RFC 3339 time, or a duration from now (`90m`, `12h`, `30d`, `4w`). */
 export function parseExpiry(v: string | undefined): string | undefined {
+  return timeFlag(v, '--expires', 1);
+}
+
+/**
+ * A time flag: an ISO time as given, or a duration (`90m`, `12h`, `30d`, `4w`) from now, `direction` 1 into the
+ * future (`--expires`) or -1 into the past (`--since`). Anything else is an error naming the flag.
+ */
+export function timeFlag(v: string | undefined, flag: string, direction: 1 | -1): string | undefined {
   if (v === undefined) return undefined;
   const m = /^(\d+)([mhdw])$/.exec(v);
   if (m) {
     const unit = { m: 60, h: 3600, d: 86_400, w: 604_800 }[m[2] as 'm' | 'h' | 'd' | 'w'];
-    return new Date(Date.now() + Number(m[1]) * unit * 1000).toISOString();
+    return new Date(Date.now() + direction * Number(m[1]) * unit * 1000).toISOString();
   }
-  if (Number.isNaN(Date.parse(v))) throw new ClientError('OPTION_INVALID', `--expires ${JSON.stringify(v)}: give a time (2026-12-31T00:00:00Z) or a duration (90m, 12h, 30d, 4w)`);
+  if (Number.isNaN(Date.parse(v))) throw new ClientError('OPTION_INVALID', `${flag} ${JSON.stringify(v)}: give a time (2026-12-31T00:00:00Z) or a duration (90m, 12h, 30d, 4w)`);
   return v;
 }
 

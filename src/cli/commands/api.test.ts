@@ -161,6 +161,9 @@ describe('berth management commands', () => {
     const table = await ok(['logs', '--repository', 'acme/app', '-n', '3', '--creds', ALICE]);
     assert.match(table.split('\n')[0]!, /^ID\s+TIME\s+ACTION\s+ACTOR\s+REPOSITORY\s+IP\s+DETAIL$/);
     assert.equal(table.trim().split('\n').length, 4);
+    const bad = await berth(['logs', '--since', 'yesterday', '--creds', ALICE]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--since "yesterday": give a time/);
   });
 
   it('fails clearly, with a non-zero exit', async () => {

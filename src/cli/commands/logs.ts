@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { AuditEvent } from '../../client/api/types.js';
 import type { CliIo } from '../main.js';
-import { apiCommand, when, type Column } from './api-common.js';
+import { apiCommand, timeFlag, when, type Column } from './api-common.js';
 
 const EVENT_COLUMNS: Column<AuditEvent>[] = [
   { header: 'ID', value: (e) => e.id },
@@ -14,14 +14,6 @@ const EVENT_COLUMNS: Column<AuditEvent>[] = [
 ];
 
 /** `--since 24h` means 24 hours ago; a time is taken as is. */
-function pastTime(v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const m = /^(\d+)([mhdw])$/.exec(v);
-  if (!m) return v;
-  const unit = { m: 60, h: 3600, d: 86_400, w: 604_800 }[m[2] as 'm' | 'h' | 'd' | 'w'];
-  return new Date(Date.now() - Number(m[1]) * unit * 1000).toISOString();
-}
-
 export function logsCommand(io: CliIo): Command {
   return apiCommand(
     io,
@@ -50,8 +42,8 @@ export function logsCommand(io: CliIo): Command {
         repository: opts.repository as string | undefined,
         actor: opts.actor as string | undefined,
         action: opts.action as string | undefined,
-        since: pastTime(opts.since as string | undefined),
-        until: pastTime(opts.until as string | undefined),
+        since: timeFlag(opts.since as string | undefined, '--since', -1),
+        until: timeFlag(opts.until as string | undefined, '--until', -1),
         before: opts.before as number | undefined,
         limit: opts.limit as number | undefined,
       });
