@@ -61,3 +61,13 @@ export class ClientError extends Error {
 export function isClientError(err: unknown, code?: ClientErrorCode): err is ClientError {
   return err instanceof ClientError && (code === undefined || err.code === code);
 }
+
+/**
+ * The image is not there: no such manifest, repository or layout. skopeo exits 2 for these, and `image mirror
+ * --skip-missing` skips them.
+ */
+export function isImageNotFound(err: unknown): boolean {
+  if (!isClientError(err)) return false;
+  const registryCode = (err as { registryCode?: string }).registryCode;
+  return [err.code, registryCode].some((c) => c === 'MANIFEST_UNKNOWN' || c === 'NAME_UNKNOWN' || c === 'LAYOUT_INVALID');
+}

@@ -12,10 +12,10 @@ import { readFile } from 'node:fs/promises';
 import type { Digest } from '../content/digest.js';
 import { digestOf } from '../content/digest.js';
 import { copyImage, type CopyOptions, type CopyResult } from './copy.js';
-import { ClientError, isClientError } from './errors.js';
+import { ClientError, isClientError, isImageNotFound } from './errors.js';
 import { parseRaw } from './image.js';
 import { filterManifests, osFilter, referenceName } from './info.js';
-import { openDestination, openSource, resolveImage, type OpenOptions } from './open.js';
+import { openDestination, openSource, resolveImage, withTransport, type OpenOptions } from './open.js';
 import type { PlatformSpec } from './platform.js';
 import type { DockerReference } from './transports/registry/reference.js';
 import type { ImageSource, RawManifest } from './transport.js';
@@ -23,13 +23,6 @@ import type { ImageSource, RawManifest } from './transport.js';
 export interface MirrorMapping {
   source: string;
   destination: string;
-}
-
-const TRANSPORT_RE = /^(?:docker:\/\/|oci:|oci-archive:|dir:|docker-archive:)/;
-
-/** `quay.io/a/b:1` → `docker://quay.io/a/b:1`; references with a transport stay as they are. */
-export function withTransport(ref: string): string {
-  return TRANSPORT_RE.test(ref) ? ref : `docker://${ref}`;
 }
 
 /** oc's parseArgs: `SRC=DST ...`, or `SRC DST [DST ...]`. Fills in DST tags and refuses duplicates. */
@@ -118,12 +111,6 @@ export interface MirrorOptions extends Pick<CopyOptions, 'concurrency' | 'onProg
 }
 
 /** The source is not there: no such manifest, tag, repository or layout entry. */
-export function isMissingImage(err: unknown): boolean {
-  if (!isClientError(err)) return false;
-  const rc = (err as { registryCode?: string }).registryCode;
-  return err.code === 'MANIFEST_UNKNOWN' || rc === 'MANIFEST_UNKNOWN' || rc === 'NAME_UNKNOWN';
-}
-
 export interface MirrorResult extends MirrorMapping {
   /** What the destination stores (for a filtered list: the new list digest). */
   digest: Digest;
@@ -185,7 +172,7 @@ export async function mirrorImages(mappings: MirrorMapping[], opts: MirrorOption
       opts.onMapped?.(r);
     } catch (err) {
       if (opts.signal?.aborted) throw err;
-      if (opts.skipMissing && isMissingImage(err)) {
+      if (opts.skipMissing && isImageNotFound(err)) {
         opts.onSkipped?.(m, err);
         continue;
       }

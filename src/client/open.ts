@@ -19,6 +19,13 @@ export interface Opened {
   transport: Transport;
 }
 
+const TRANSPORT_RE = /^(?:docker:\/\/|oci:|oci-archive:|dir:|docker-archive:)/;
+
+/** `quay.io/a/b:1` → `docker://quay.io/a/b:1`; references with a transport stay as they are. */
+export function withTransport(ref: string): string {
+  return TRANSPORT_RE.test(ref) ? ref : `docker://${ref}`;
+}
+
 /** The reference and the transport (configured with `opts.registry` for `docker://`) for `image`. */
 export function resolveImage(image: string, opts: OpenOptions = {}): Opened {
   const parsed = parseImageReference(image);

@@ -46,7 +46,7 @@ Examples:
   $ berth image info --format json oci:./layout:v1 | jq .config.config.Env`,
     )
     .action(async (images: string[], opts: Record<string, unknown>, command: Command) => {
-      const [{ imageInfo }, { withTransport }, { openSource }] = await Promise.all([import('../../client/info.js'), import('../../client/mirror.js'), import('../../client/open.js')]);
+      const [{ imageInfo }, { openSource, withTransport }] = await Promise.all([import('../../client/info.js'), import('../../client/open.js')]);
       const format = (opts.output as string | undefined) ?? (opts.format as string);
       const all: object[] = [];
       for (const image of images) {
@@ -88,7 +88,7 @@ Examples:
   $ berth image extract 'docker://quay.io/team/app:v1[-1]' --path /:./top-layer`,
     )
     .action(async (images: string[], opts: Record<string, unknown>, command: Command) => {
-      const [{ checkDestination, extractImage, parsePathMapping, splitLayerSelector }, { pickImages }, { withTransport }, { openSource }] = await Promise.all([import('../../client/extract.js'), import('../../client/info.js'), import('../../client/mirror.js'), import('../../client/open.js')]);
+      const [{ checkDestination, extractImage, parsePathMapping, splitLayerSelector }, { pickImages }, { openSource, withTransport }] = await Promise.all([import('../../client/extract.js'), import('../../client/info.js'), import('../../client/open.js')]);
       const paths = (opts.path as string[] | undefined) ?? [];
       const files = (opts.file as string[] | undefined) ?? [];
       const mappings = [
@@ -235,7 +235,7 @@ Examples:
   $ berth image append --from quay.io/team/base:v1 --to quay.io/team/app:v1 --keep-manifest-list --filter-by-os linux/arm64 app.tar.gz`,
     )
     .action(async (layers: string[], opts: Record<string, unknown>, command: Command) => {
-      const [{ appendImage, parsePatch }, { withTransport }, { openDestination, openSource }] = await Promise.all([import('../../client/append.js'), import('../../client/mirror.js'), import('../../client/open.js')]);
+      const [{ appendImage, parsePatch }, { openDestination, openSource, withTransport }] = await Promise.all([import('../../client/append.js'), import('../../client/open.js')]);
       const image = opts.image !== undefined ? parsePatch('--image', opts.image as string) : undefined;
       const meta = opts.meta !== undefined ? parsePatch('--meta', opts.meta as string) : undefined;
       let createdAt: Date | undefined;
