@@ -5,8 +5,6 @@
 export const CERTIFY_ERROR_CODES = [
   /** A policy name that is not container, root, scratch-nonroot or scratch-root. */
   'POLICY_UNKNOWN',
-  /** A `--platform` value that is not ARCH or OS/ARCH[/VARIANT]. */
-  'PLATFORM_INVALID',
   /** A UBI layer data file that is not valid JSON in the documented shape. */
   'UBI_DATA_INVALID',
   /** HasUniqueTag: the image is named by digest (or by nothing) and no tag could be found for it. */

@@ -1,17 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
-import { CertifyError } from '../../certify/errors.js';
 import type { PlatformSpec } from '../../client/platform.js';
 import type { CliIo } from '../main.js';
 import { addRegistryFlags, registryOptions } from '../registry-flags.js';
+import { parsePlatformFlag } from '../global.js';
 
 /** `--platform amd64` (preflight's form: an architecture, os linux) or `linux/arm64[/v8]`. */
-export function parsePlatformFlag(v: string): PlatformSpec {
-  const parts = v.split('/');
-  if (parts.some((p) => p === '') || parts.length > 3) throw new CertifyError('PLATFORM_INVALID', `--platform ${JSON.stringify(v)}: expected ARCH or OS/ARCH[/VARIANT]`);
-  if (parts.length === 1) return { os: 'linux', architecture: parts[0]! };
-  return { os: parts[0]!, architecture: parts[1]!, ...(parts[2] ? { variant: parts[2] } : {}) };
-}
-
 /**
  * The certification policy. The root program has a global `--policy <path>` (the trust policy.json), and
  * commander gives a `--policy` anywhere on the line to it; certify reads no trust policy, so there `--policy`
@@ -30,7 +23,7 @@ export function certifyCommand(io: CliIo): Command {
       .addOption(new Option('--policy <policy>', 'which checks to run: container, root, scratch-nonroot or scratch-root').default('container'))
       .addOption(new Option('--format <format>', 'json (preflight results.json), text or junit').choices(['json', 'text', 'junit']).default('text'))
       .option('--artifacts <dir>', 'also write results.json, results-junit.xml, results.txt, preflight.log and rpm-manifest.json here (one folder per architecture)')
-      .option('--platform <arch>', 'only this platform of a multi-arch image: ARCH (linux) or OS/ARCH[/VARIANT]; default: every platform')
+      .option('--platform <arch>', 'only this platform of a multi-arch image: ARCH (linux) or OS/ARCH[/VARIANT]; default: every platform', parsePlatformFlag)
       .option('--ubi-layers <file>', 'JSON table of UBI / Red Hat Hardened Image top-layer diffIDs for BasedOnUbi (format: docs/policy/based-on-ubi.md)'),
   )
     .addHelpText(
@@ -57,7 +50,7 @@ Examples:
       const run = await certifyImage(image, {
         registry: registryOptions(opts),
         policy: parsePolicy(certificationPolicy(cmd)),
-        ...(opts.platform ? { platform: parsePlatformFlag(opts.platform as string) } : {}),
+        ...(opts.platform ? { platform: opts.platform as PlatformSpec } : {}),
         ...(opts.ubiLayers ? { ubiLayersFile: opts.ubiLayers as string } : {}),
         ...(opts.artifacts ? { artifacts: opts.artifacts as string } : {}),
         library: { ...DEFAULT_LIBRARY, version: io.version },

@@ -1,20 +1,14 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { PlatformSpec } from '../../client/platform.js';
 import type { Grade } from '../../scan/health-index.js';
 import type { ScanReport } from '../../scan/scan.js';
 import type { CliIo } from '../main.js';
 import { goJson } from '../output.js';
 import { addRegistryFlags, registryOptions } from '../registry-flags.js';
-import { globalPlatform } from '../global.js';
+import { globalPlatform, parsePlatformFlag } from '../global.js';
 
 const GRADES: Grade[] = ['A', 'B', 'C', 'D', 'E', 'F'];
 const FAIL_ON = ['critical', 'important', ...GRADES.slice(1).map((g) => g.toLowerCase())];
-
-function parsePlatform(v: string): PlatformSpec {
-  const parts = v.split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) throw new InvalidArgumentError(`expected OS/ARCH[/VARIANT], got ${JSON.stringify(v)}`);
-  return { os: parts[0], architecture: parts[1], variant: parts[2] };
-}
 
 /** Whether `--fail-on` trips: a severity name fails on any fixable finding of it or above; a grade on that grade or worse. */
 export function failsOn(report: ScanReport, failOn: string): boolean {
@@ -51,7 +45,7 @@ export function scanCommand(io: CliIo): Command {
       .argument('<image>', 'docker://REF, oci:PATH[:REF], oci-archive:PATH[:REF], dir:PATH or docker-archive:PATH[:REF]')
       .requiredOption('--advisories <path>', 'advisory data: an OSV, CSAF/VEX, Alpine secdb or Debian tracker JSON file, an OSV export zip, or a directory of these (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
       .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
-      .option('--platform <os/arch[/variant]>', 'for a multi-arch image, scan this platform (default: --override-* flags, then this machine)', parsePlatform)
+      .option('--platform <[os/]arch[/variant]>', 'for a multi-arch image, scan this platform (default: --override-* flags, then this machine)', parsePlatformFlag)
       .addOption(new Option('--fail-on <level>', 'exit 3 when a fixable finding of this severity or worse exists (critical, important), or when the grade is this or worse (b..f)').choices(FAIL_ON))
       .option('--retry-times <n>', 'retries on network errors, 429 and 5xx', (v) => Number(v)),
   )
