@@ -5,7 +5,7 @@ import { AccessControl, ANONYMOUS, REPO_ACTIONS, namespaceOf, principalName, typ
 import { AuthError } from './errors.js';
 import { hashPassword, hashSecret, newSecret, secretMatches, verifyPassword } from './secrets.js';
 import { repositoryOfScopeName, type ResourceScope } from './scope.js';
-import { LoginThrottle } from './throttle.js';
+import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleSettings } from './throttle.js';
 import { TokenKeys, type AccessEntry, type RegistryClaims } from './tokens.js';
 
 export interface AuthConfig {
@@ -16,7 +16,7 @@ export interface AuthConfig {
   tokenTtlSeconds: number;
   /** Lifetime of refresh tokens (`offline_token=true`, OAuth `access_type=offline`); 0 means no expiry. */
   refreshTokenTtlSeconds: number;
-  throttle?: { freeAttempts: number; baseDelayMs: number; maxDelayMs: number };
+  throttle?: ThrottleSettings;
 }
 
 export interface AuthLog {
@@ -63,7 +63,7 @@ export class AuthService {
   ) {
     this.access = new AccessControl(accounts, hasContent);
     this.keys = new TokenKeys(accounts, { issuer: config.issuer, service: config.service, ttlSeconds: Math.max(60, config.tokenTtlSeconds) });
-    const t = config.throttle ?? { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000 };
+    const t = config.throttle ?? DEFAULT_THROTTLE;
     this.throttle = new LoginThrottle(t);
     this.addressThrottle = new LoginThrottle({ ...t, freeAttempts: t.freeAttempts * 10 });
   }
@@ -115,18 +115,10 @@ export class AuthService {
   readonly #loginsInFlight = new Map<string, Promise<Principal>>();
 
   async #login(username: string, secret: string, ip: string | undefined, cacheKey: string): Promise<Principal> {
-    const account = [username];
-    const address = ip ? [ip] : [];
-    const wait = Math.max(this.throttle.retryAfter(account), this.addressThrottle.retryAfter(address));
-    if (wait > 0) throw new AuthError('THROTTLED', 'too many failed logins; try again later', Math.ceil(wait / 1000));
-    const principal = await this.#check(username, secret);
-    if (!principal) {
-      this.throttle.failure(account);
-      this.addressThrottle.failure(address);
-      this.audit({ action: 'login_failure', actor: username, actorKind: username.includes('+') ? 'robot' : 'user', ip });
-      throw new AuthError('INVALID_CREDENTIALS', 'invalid username or password');
-    }
-    this.throttle.success(account);
+    const principal = await this.#throttled(username, ip, () => this.#check(username, secret), {
+      message: 'invalid username or password',
+      actorKind: username.includes('+') ? 'robot' : 'user',
+    });
     if (this.#basicCache.size > 10_000) this.#basicCache.clear();
     this.#basicCache.set(cacheKey, { principal, until: Date.now() + 10_000 });
     return principal;
@@ -137,16 +129,36 @@ export class AuthService {
    * operations that must prove the password, such as changing it. Throws `THROTTLED` or `INVALID_CREDENTIALS`.
    */
   async checkPassword(username: string, password: string, ip?: string, reason = 'wrong password'): Promise<void> {
+    await this.#throttled(
+      username,
+      ip,
+      async () => {
+        const user = await this.accounts.getUser(username);
+        return user && (await verifyPassword(password, user.passwordHash)) ? true : undefined;
+      },
+      { message: 'the password is wrong', actorKind: 'user', detail: { reason } },
+    );
+  }
+
+  /**
+   * `check` under the failed-login throttles: refused (`THROTTLED`) while the account or the address is locked;
+   * a miss counts against both, is audited as `login_failure` and throws `INVALID_CREDENTIALS`; a hit clears
+   * the account's count.
+   */
+  async #throttled<T>(username: string, ip: string | undefined, check: () => Promise<T | undefined>, miss: { message: string; actorKind: 'user' | 'robot'; detail?: Record<string, unknown> }): Promise<T> {
     const account = [username];
     const address = ip ? [ip] : [];
     const wait = Math.max(this.throttle.retryAfter(account), this.addressThrottle.retryAfter(address));
-    if (wait > 0) throw new AuthError('THROTTLED', 'too many failed attempts; try again later', Math.ceil(wait / 1000));
-    const user = await this.accounts.getUser(username);
-    if (user && (await verifyPassword(password, user.passwordHash))) return;
-    this.throttle.failure(account);
-    this.addressThrottle.failure(address);
-    this.audit({ action: 'login_failure', actor: username, actorKind: 'user', ip, detail: { reason } });
-    throw new AuthError('INVALID_CREDENTIALS', 'the password is wrong');
+    if (wait > 0) throw new AuthError('THROTTLED', 'too many failed logins; try again later', Math.ceil(wait / 1000));
+    const found = await check();
+    if (found === undefined) {
+      this.throttle.failure(account);
+      this.addressThrottle.failure(address);
+      this.audit({ action: 'login_failure', actor: username, actorKind: miss.actorKind, ip, ...(miss.detail ? { detail: miss.detail } : {}) });
+      throw new AuthError('INVALID_CREDENTIALS', miss.message);
+    }
+    this.throttle.success(account);
+    return found;
   }
 
   /** Forgets cached credential checks, after a password, token or robot change. */

@@ -1,3 +1,13 @@
+export interface ThrottleSettings {
+  /** Failures allowed before the first lock. */
+  freeAttempts: number;
+  /** The first lock; each further failure doubles it. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_THROTTLE: ThrottleSettings = { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000 };
+
 /**
  * Failed-login throttling, per account and per client address. After `freeAttempts` failures in a row a key is
  * locked for a delay that doubles with each further failure, up to `maxDelayMs`; a success clears the account.
@@ -9,13 +19,7 @@
 export class LoginThrottle {
   readonly #entries = new Map<string, { failures: number; lockedUntil: number; last: number }>();
 
-  constructor(
-    private readonly opts: { freeAttempts: number; baseDelayMs: number; maxDelayMs: number; now?: () => number } = {
-      freeAttempts: 5,
-      baseDelayMs: 1000,
-      maxDelayMs: 300_000,
-    },
-  ) {}
+  constructor(private readonly opts: ThrottleSettings & { now?: () => number } = DEFAULT_THROTTLE) {}
 
   #now(): number {
     return this.opts.now?.() ?? Date.now();
