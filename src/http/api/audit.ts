@@ -1,7 +1,7 @@
 import { namespaceOf } from '../../auth/access.js';
 import type { AuditEvent, AuditQuery } from '../../metadata/accounts.js';
 import { ApiError } from './errors.js';
-import { parseRepo, readableRepo, requireUser } from './guard.js';
+import { adminRepo, parseRepo, requireUser } from './guard.js';
 import { iso, ok, parseTime, queryInt, type ApiRequest, type ApiResponse } from './request.js';
 
 /**
@@ -52,8 +52,7 @@ export async function queryAudit(r: ApiRequest): Promise<ApiResponse> {
   if (ns !== undefined) q.namespace = ns;
   if (!p.superuser) {
     if (q.repo !== undefined) {
-      const view = await readableRepo(r, q.repo);
-      if (!view.actions.has('delete')) throw new ApiError('FORBIDDEN', `you do not administer repository ${view.repo}`);
+      await adminRepo(r, q.repo);
     } else {
       q.namespace ??= p.name;
       if (!(await r.auth.access.isNamespaceAdmin(p, q.namespace))) throw new ApiError('FORBIDDEN', `you do not administer ${q.namespace}`);
