@@ -16,7 +16,7 @@ import { formatPlatform, resolvePlatform, type PlatformSpec } from '../client/pl
 import type { RegistryTransport } from '../client/transports/registry/transport.js';
 import type { DockerReference } from '../client/transports/registry/reference.js';
 import type { ImageSource } from '../client/transport.js';
-import { runChecks, type Results } from './engine.js';
+import { inRunOrder, runChecks, type Results } from './engine.js';
 import { namingOf, type ImageNaming } from './naming.js';
 import { checksFor, type PolicyName } from './policy.js';
 import { formatJson, formatJunit, formatText, goMarshalIndent, type TestLibrary } from './report.js';
@@ -152,10 +152,8 @@ export async function writeArtifacts(run: CertifyRun, dir: string): Promise<void
 function logOf(p: PlatformRun): string {
   const r = p.results;
   const lines = [`image ${r.image} digest ${p.digest} platform ${formatPlatform(p.platform)}`];
-  const all = [...r.passedChecks.map((o) => ['PASSED', o] as const), ...r.failed.map((o) => ['FAILED', o] as const), ...r.errors.map((o) => ['ERROR', o] as const), ...r.warned.map((o) => ['WARNING', o] as const)];
-  all.sort((a, b) => a[1].index - b[1].index);
-  for (const [status, o] of all) {
-    lines.push(`check=${o.check.name} result=${status} elapsed=${o.elapsedMs}ms`);
+  for (const [status, o] of inRunOrder(r)) {
+    lines.push(`check=${o.check.name} result=${status.toUpperCase()} elapsed=${o.elapsedMs}ms`);
     for (const d of o.details) lines.push(`  ${d}`);
     if (o.error && 'code' in o.error) lines.push(`  code=${String((o.error as { code: unknown }).code)}`);
   }

@@ -28,6 +28,19 @@ export interface Results {
   warned: CheckOutcome[];
 }
 
+export type CheckStatus = 'passed' | 'failed' | 'error' | 'warning';
+
+/** Every outcome with its status, in the order the checks ran (the reports list them so). */
+export function inRunOrder(r: Results): Array<[CheckStatus, CheckOutcome]> {
+  const all: Array<[CheckStatus, CheckOutcome]> = [
+    ...r.passedChecks.map((o): [CheckStatus, CheckOutcome] => ['passed', o]),
+    ...r.failed.map((o): [CheckStatus, CheckOutcome] => ['failed', o]),
+    ...r.errors.map((o): [CheckStatus, CheckOutcome] => ['error', o]),
+    ...r.warned.map((o): [CheckStatus, CheckOutcome] => ['warning', o]),
+  ];
+  return all.sort((a, b) => a[1].index - b[1].index);
+}
+
 export async function runChecks(checks: readonly Check[], subject: Subject, image: string): Promise<Results> {
   const r: Results = { image, passed: false, passedChecks: [], failed: [], errors: [], warned: [] };
   for (const [index, check] of checks.entries()) {

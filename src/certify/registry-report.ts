@@ -5,11 +5,11 @@
  * (metadata `cert_results.platforms`) and its API serves them as they are.
  */
 import { formatPlatform } from '../client/platform.js';
-import type { CheckOutcome } from './engine.js';
+import { inRunOrder, type CheckStatus } from './engine.js';
 import type { CertifyRun } from './certify.js';
 import { userResponse, type UserResponse } from './report.js';
 
-export type CheckStatus = 'passed' | 'failed' | 'error' | 'warning';
+export type { CheckStatus };
 
 export interface CheckReport {
   name: string;
@@ -37,14 +37,7 @@ export interface PlatformReport {
 export function platformReports(run: CertifyRun): PlatformReport[] {
   return run.platforms.map((p) => {
     const r = p.results;
-    const all: Array<[CheckStatus, CheckOutcome]> = [
-      ...r.passedChecks.map((o) => ['passed', o] as [CheckStatus, CheckOutcome]),
-      ...r.failed.map((o) => ['failed', o] as [CheckStatus, CheckOutcome]),
-      ...r.errors.map((o) => ['error', o] as [CheckStatus, CheckOutcome]),
-      ...r.warned.map((o) => ['warning', o] as [CheckStatus, CheckOutcome]),
-    ];
-    all.sort((a, b) => a[1].index - b[1].index);
-    const checks = all.map(([status, o]): CheckReport => {
+    const checks = inRunOrder(r).map(([status, o]): CheckReport => {
       const raw = (o.error as { code?: unknown } | undefined)?.code;
       const code = typeof raw === 'string' ? raw : undefined;
       return { name: o.check.name, status, details: o.details, ...(code ? { code } : {}), policyPage: o.check.policyPage };

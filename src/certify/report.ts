@@ -8,7 +8,7 @@ import { goJson } from '../content/go-json.js';
  * - `formatJunit`: preflight's JUnit XML (internal/formatters/junitxml.go), byte for byte in layout.
  * - `formatText`: a readable report that says why each check decided and links our policy guide.
  */
-import type { CheckOutcome, Results } from './engine.js';
+import { inRunOrder, type CheckOutcome, type Results } from './engine.js';
 
 export interface TestLibrary {
   name: string;
@@ -151,9 +151,7 @@ export function formatText(results: Results | Results[], opts: { policy: string;
       }
     };
     // The order the checks ran in, whatever their outcome.
-    const order = [...r.passedChecks.map((o) => ['PASSED', o] as const), ...r.failed.map((o) => ['FAILED', o] as const), ...r.errors.map((o) => ['ERROR', o] as const), ...r.warned.map((o) => ['WARNING', o] as const)];
-    order.sort((a, b) => a[1].index - b[1].index);
-    for (const [status, o] of order) row(status, o);
+    for (const [status, o] of inRunOrder(r)) row(status.toUpperCase(), o);
     lines.push(`  ${r.passedChecks.length} passed, ${r.failed.length} failed, ${r.errors.length} errors${r.warned.length ? `, ${r.warned.length} warnings` : ''}`);
   }
   return `${lines.join('\n')}\n`;
