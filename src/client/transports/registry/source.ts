@@ -10,7 +10,7 @@ import { finished, Readable } from 'node:stream';
 import type { Descriptor } from '../../../content/descriptor.js';
 import { digestAlgorithm, digestOf, isDigest, type Digest } from '../../../content/digest.js';
 import { DOCKER_SCHEMA1_SIGNED, MANIFEST_MEDIA_TYPES, isManifestMediaType } from '../../../content/media-types.js';
-import { ClientError, isClientError } from '../../errors.js';
+import { ClientError, isClientError, type ClientErrorCode } from '../../errors.js';
 import { MAX_SMALL_JSON } from '../../internal/files.js';
 import { manifestMediaType } from '../../internal/media.js';
 import type { ImageSource, RawManifest, SourceOptions } from '../../transport.js';
@@ -87,11 +87,12 @@ export async function fetchManifest(e: Endpointed, ref: string, signal?: AbortSi
   return { bytes, mediaType, digest };
 }
 
-async function readCapped(res: IncomingMessage, cap: number, what: string): Promise<Buffer> {
+/** A response body read whole, refused (`code`) past `cap` bytes declared or sent. */
+export async function readCapped(res: IncomingMessage, cap: number, what: string, code: ClientErrorCode = 'MANIFEST_INVALID'): Promise<Buffer> {
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > cap) {
     res.destroy();
-    throw new ClientError('MANIFEST_INVALID', `${what}: ${declared} bytes, more than the ${cap} read whole`);
+    throw new ClientError(code, `${what}: ${declared} bytes, more than the ${cap} read whole`);
   }
   const chunks: Buffer[] = [];
   let n = 0;
@@ -99,7 +100,7 @@ async function readCapped(res: IncomingMessage, cap: number, what: string): Prom
     n += c.length;
     if (n > cap) {
       res.destroy();
-      throw new ClientError('MANIFEST_INVALID', `${what}: more than the ${cap} bytes read whole`);
+      throw new ClientError(code, `${what}: more than the ${cap} bytes read whole`);
     }
     chunks.push(c);
   }

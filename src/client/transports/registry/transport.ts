@@ -14,7 +14,10 @@ import { discard } from './http.js';
 import { DockerReference, parseDockerName, parseDockerReference } from './reference.js';
 import { resolveShortName } from '../../config/registries-conf.js';
 import { RegistrySession, type RegistryOptions } from './session.js';
-import { MANIFEST_ACCEPT, RegistrySource, fetchManifest } from './source.js';
+import { MANIFEST_ACCEPT, RegistrySource, fetchManifest, readCapped } from './source.js';
+
+/** A tag list page read whole: 32 MiB is about a million tag names. */
+const TAG_PAGE_CAP = 32 * 1024 * 1024;
 
 export interface RegistryTransport extends Transport {
   readonly name: 'docker';
@@ -24,7 +27,8 @@ export interface RegistryTransport extends Transport {
   /** skopeo delete: resolves a tag to its digest and deletes the manifest by digest (every tag on it goes). */
   deleteImage(ref: DockerReference, opts?: SourceOptions): Promise<void>;
   /** skopeo list-tags: every tag of the repository, following `Link` pagination. */
-  listTags(ref: DockerReference, opts?: SourceOptions & { pageSize?: number }): Promise<string[]>;
+  /** The tags, every page of them; `maxPages` stops early (preflight reads only the first). */
+  listTags(ref: DockerReference, opts?: SourceOptions & { pageSize?: number; maxPages?: number }): Promise<string[]>;
   /** Frees the transport's connections. */
   close(): void;
   readonly session: RegistrySession;
@@ -91,14 +95,14 @@ export function createRegistryTransport(options: RegistryOptions = {}): Registry
       const { client, repository } = e!;
       const tags: string[] = [];
       let path: string | undefined = `/v2/${repository}/tags/list${opts.pageSize ? `?n=${opts.pageSize}` : ''}`;
-      for (let pages = 0; path !== undefined; pages++) {
+      for (let pages = 0; path !== undefined && pages < (opts.maxPages ?? Infinity); pages++) {
         if (pages > 10_000) throw new ClientError('REGISTRY_ERROR', `${client.registry}/${repository}: tag list pagination does not end`);
-        const res = await client.expect({ method: 'GET', path, scopes: [`repository:${repository}:pull`], headers: { accept: 'application/json' }, signal: opts.signal }, [200], `list tags of ${client.registry}/${repository}`, 'MANIFEST_UNKNOWN');
-        const chunks: Buffer[] = [];
-        for await (const c of res.body as AsyncIterable<Buffer>) chunks.push(c);
+        const what = `list tags of ${client.registry}/${repository}`;
+        const res = await client.expect({ method: 'GET', path, scopes: [`repository:${repository}:pull`], headers: { accept: 'application/json' }, signal: opts.signal }, [200], what, 'MANIFEST_UNKNOWN');
+        const body = await readCapped(res.body, TAG_PAGE_CAP, what, 'REGISTRY_ERROR');
         let json: { tags?: unknown };
         try {
-          json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { tags?: unknown };
+          json = JSON.parse(body.toString('utf8')) as { tags?: unknown };
         } catch (cause) {
           throw new ClientError('REGISTRY_ERROR', `${client.registry}/${repository}: the tag list is not JSON`, undefined, { cause });
         }
