@@ -75,6 +75,22 @@ export class AccessControl {
     return actions;
   }
 
+  /**
+   * Whether `p` may create repositories in `ns`: superusers anywhere (the root namespace `''` is theirs alone),
+   * a user in their own namespace, admin and creator teams in their organisation. `asCreatorOnly`: the right
+   * comes from a creator team alone, so what they create gets them `admin` on it, as in Quay.
+   */
+  async mayCreateIn(p: Principal, ns: string): Promise<{ allowed: boolean; asCreatorOnly: boolean }> {
+    if (p.kind !== 'user') return { allowed: false, asCreatorOnly: false };
+    if (p.superuser) return { allowed: true, asCreatorOnly: false };
+    if (ns === '') return { allowed: false, asCreatorOnly: false };
+    if (ns === p.name) return { allowed: true, asCreatorOnly: false };
+    const teams = (await this.accounts.teamsOf(p.name)).filter((t) => t.org === ns);
+    if (teams.some((t) => t.role === 'admin')) return { allowed: true, asCreatorOnly: false };
+    if (teams.some((t) => t.role === 'creator')) return { allowed: true, asCreatorOnly: true };
+    return { allowed: false, asCreatorOnly: false };
+  }
+
   /** Whether `p` may manage the namespace: its organisation, teams and robots, or it is their own. */
   async isNamespaceAdmin(p: Principal, ns: string): Promise<boolean> {
     if (p.kind !== 'user') return false;
@@ -90,7 +106,7 @@ export class AccessControl {
   async ensureRepositoryForPush(p: Principal, repo: string): Promise<{ settings: RepositorySettings; created: boolean }> {
     const hadContent = await this.hasContent(repo);
     const { settings, created } = await this.accounts.ensureRepository({ repo, namespace: namespaceOf(repo), visibility: 'private', createdBy: principalName(p) });
-    if (created && !hadContent && p.kind === 'user' && !p.superuser && namespaceOf(repo) !== p.name && !(await this.isNamespaceAdmin(p, namespaceOf(repo)))) {
+    if (created && !hadContent && p.kind === 'user' && (await this.mayCreateIn(p, namespaceOf(repo))).asCreatorOnly) {
       await this.accounts.setPermission({ repo, subjectKind: 'user', subject: p.name, role: 'admin' });
     }
     return { settings, created };

@@ -67,22 +67,6 @@ export async function isOrganizationMember(r: ApiRequest, org: string): Promise<
   return (await r.auth.accounts.teamsOf(p.name)).some((t) => t.org === org);
 }
 
-/**
- * Whether the caller may create repositories in `ns`: superusers anywhere (the root namespace `''` is theirs
- * alone), a user in their own namespace, admin and creator teams in their organisation.
- */
-export async function mayCreateIn(r: ApiRequest, ns: string): Promise<{ allowed: boolean; asCreatorOnly: boolean }> {
-  const p = r.principal;
-  if (p.kind !== 'user') return { allowed: false, asCreatorOnly: false };
-  if (p.superuser) return { allowed: true, asCreatorOnly: false };
-  if (ns === '') return { allowed: false, asCreatorOnly: false };
-  if (ns === p.name) return { allowed: true, asCreatorOnly: false };
-  const teams = (await r.auth.accounts.teamsOf(p.name)).filter((t) => t.org === ns);
-  if (teams.some((t) => t.role === 'admin')) return { allowed: true, asCreatorOnly: false };
-  if (teams.some((t) => t.role === 'creator')) return { allowed: true, asCreatorOnly: true };
-  return { allowed: false, asCreatorOnly: false };
-}
-
 export interface RepoView {
   repo: string;
   namespace: string;

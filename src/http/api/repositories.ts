@@ -1,7 +1,7 @@
 import { namespaceOf } from '../../auth/access.js';
 import { REPO_ROLES, SUBJECT_KINDS, VISIBILITIES, type PermissionRecord, type RepositorySettings, type SubjectKind } from '../../metadata/accounts.js';
 import { ApiError } from './errors.js';
-import { adminRepo, ensureSettings, mayCreateIn, parseRepo, readableRepo, requireUser, type RepoView } from './guard.js';
+import { adminRepo, ensureSettings, parseRepo, readableRepo, requireUser, type RepoView } from './guard.js';
 import { audit, created, Fields, iso, noContent, ok, queryInt, readJson, type ApiRequest, type ApiResponse } from './request.js';
 
 /**
@@ -33,7 +33,7 @@ export async function createRepository(r: ApiRequest): Promise<ApiResponse> {
   const ns = namespaceOf(repo);
   // The right to create is checked before anything about the repository is looked at, so that a caller who
   // may not create here learns nothing about what exists.
-  const may = await mayCreateIn(r, ns);
+  const may = await r.auth.access.mayCreateIn(p, ns);
   if (!may.allowed) throw new ApiError('FORBIDDEN', ns === '' ? 'only superusers may create repositories outside a namespace' : `you may not create repositories in ${ns}`);
   if (ns !== '' && !(await r.auth.accounts.getNamespace(ns))) throw new ApiError('NOT_FOUND', `namespace ${ns} does not exist`);
   // Content without settings (pushed while auth was off) is a repository too: "creating" it would hand a
