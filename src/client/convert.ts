@@ -15,18 +15,17 @@ import { convertToSchema1, EMPTY_GZIP_LAYER, EMPTY_GZIP_LAYER_BYTES } from '../c
 import { ClientError } from './errors.js';
 import type { RawManifest } from './transport.js';
 
-const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
 
 const OCI_TO_DOCKER: Record<string, string> = {
   [mt.OCI_CONFIG]: mt.DOCKER_CONFIG,
   [mt.OCI_LAYER_GZIP]: mt.DOCKER_LAYER_GZIP,
-  [mt.OCI_LAYER_TAR]: DOCKER_LAYER_TAR,
+  [mt.OCI_LAYER_TAR]: mt.DOCKER_LAYER_TAR,
   [mt.OCI_LAYER_NONDISTRIBUTABLE_GZIP]: mt.DOCKER_FOREIGN_LAYER,
 };
 const DOCKER_TO_OCI: Record<string, string> = {
   [mt.DOCKER_CONFIG]: mt.OCI_CONFIG,
   [mt.DOCKER_LAYER_GZIP]: mt.OCI_LAYER_GZIP,
-  [DOCKER_LAYER_TAR]: mt.OCI_LAYER_TAR,
+  [mt.DOCKER_LAYER_TAR]: mt.OCI_LAYER_TAR,
   [mt.DOCKER_FOREIGN_LAYER]: mt.OCI_LAYER_NONDISTRIBUTABLE_GZIP,
 };
 

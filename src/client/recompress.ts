@@ -70,8 +70,7 @@ export function checkLayerCompression(c: LayerCompression): void {
 
 /** The layer media types this module may rewrite; anything else (artifacts, non-distributable layers) is kept. */
 const OCI_LAYERS: Record<Compression, string> = { none: mt.OCI_LAYER_TAR, gzip: mt.OCI_LAYER_GZIP, zstd: mt.OCI_LAYER_ZSTD };
-const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
-const DOCKER_LAYERS: Partial<Record<Compression, string>> = { none: DOCKER_LAYER_TAR, gzip: mt.DOCKER_LAYER_GZIP };
+const DOCKER_LAYERS: Partial<Record<Compression, string>> = { none: mt.DOCKER_LAYER_TAR, gzip: mt.DOCKER_LAYER_GZIP };
 
 export function isRewritableLayer(mediaType: string): boolean {
   return Object.values(OCI_LAYERS).includes(mediaType) || Object.values(DOCKER_LAYERS).includes(mediaType);

@@ -20,7 +20,7 @@ import type {
   Visibility,
 } from './accounts.js';
 import { MetadataError } from './errors.js';
-import { mapConstraintError, type SqlDb } from './sql.js';
+import { date, limit, mapConstraintError, ms, type SqlDb } from './sql.js';
 import type { Page } from './store.js';
 
 /**
@@ -517,9 +517,6 @@ interface AuditRow {
   detail: string | null;
 }
 
-const date = (v: number | null): Date | undefined => (v === null ? undefined : new Date(Number(v)));
-const ms = (d: Date | undefined): number => (d ?? new Date()).getTime();
-const limit = (n: number | undefined): number => (n === undefined ? 1_000_000 : Math.max(0, Math.trunc(n)));
 
 function toUser(r: UserRow): UserRecord {
   return { name: r.name, passwordHash: r.password_hash, superuser: Number(r.superuser) === 1, email: r.email ?? undefined, createdAt: new Date(Number(r.created_at)) };

@@ -11,7 +11,7 @@ import type {
   NewCertResult,
   PublicationRecord,
 } from './certs.js';
-import { isImageOrIndex, sqlIn, sqlList, type SqlDb } from './sql.js';
+import { isImageOrIndex, limit, ms, sqlIn, sqlList, type SqlDb } from './sql.js';
 
 /**
  * `CertStore` over either SQL engine (migration 5 of each store creates the tables). One implementation, so
@@ -419,10 +419,4 @@ function cmpKey(a: CertJobKey, b: CertJobKey): number {
   return a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0;
 }
 
-function limit(n: number | undefined): number {
-  return n === undefined ? 1_000_000 : Math.max(0, Math.trunc(n));
-}
 
-function ms(d?: Date): number {
-  return (d ?? new Date()).getTime();
-}

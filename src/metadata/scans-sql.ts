@@ -14,7 +14,7 @@ import type {
   ScanStore,
   StoredAdvisory,
 } from './scans.js';
-import { sqlIn, sqlList, type SqlDb } from './sql.js';
+import { date, ms, num, sqlIn, sqlList, type SqlDb } from './sql.js';
 
 /**
  * `ScanStore` over either SQL engine (migration 4 of each store creates the tables). One implementation, so
@@ -476,12 +476,6 @@ export class SqlScanStore implements ScanStore {
   }
 }
 
-function ms(d?: Date): number {
-  return (d ?? new Date()).getTime();
-}
-
-const num = (v: number | string | null | undefined): number | undefined => (v === null || v === undefined ? undefined : Number(v));
-const date = (v: number | string | null | undefined): Date | undefined => (v === null || v === undefined ? undefined : new Date(Number(v)));
 
 interface AdvisoryRow {
   id: string;

@@ -52,3 +52,23 @@ export function isImageOrIndex(m: string): string {
   const indexes = `('application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json')`;
   return `((${m}.media_type IN ${images} AND ${m}.artifact_type IN ${configs}) OR (${m}.media_type IN ${indexes} AND ${m}.artifact_type IS NULL))`;
 }
+
+/** A page size for SQL `LIMIT`: a million when none is given. */
+export function limit(n: number | undefined): number {
+  return n === undefined ? 1_000_000 : Math.max(0, Math.trunc(n));
+}
+
+/** A time as stored: milliseconds since the epoch (now when absent). */
+export function ms(d?: Date): number {
+  return (d ?? new Date()).getTime();
+}
+
+/** A stored number (PostgreSQL's BIGINT arrives as a string), or undefined for NULL. */
+export function num(v: number | string | null | undefined): number | undefined {
+  return v === null || v === undefined ? undefined : Number(v);
+}
+
+/** A stored time, or undefined for NULL. */
+export function date(v: number | string | null | undefined): Date | undefined {
+  return v === null || v === undefined ? undefined : new Date(Number(v));
+}

@@ -4,10 +4,10 @@
  * urgency } } } } }`. `fixed_version "0"` means not affected; `open` without a fixed version means unfixed
  * (range `introduced 0` only). Releases are codenames, mapped to OSV's `Debian:<number>`.
  */
+import { DEBIAN_RELEASES } from '../inventory/os-release.js';
 import { ScanError } from '../errors.js';
 import { maxSeverity, normalizeSeverity, type Advisory, type Severity } from './model.js';
 
-export const DEBIAN_RELEASES: Record<string, string> = { buster: '10', bullseye: '11', bookworm: '12', trixie: '13', forky: '14', sid: 'sid' };
 
 function urgency(u: unknown): Severity {
   if (typeof u !== 'string') return 'Unknown';

@@ -47,7 +47,8 @@ export function parseOsRelease(text: string): OsRelease {
 }
 
 /** Debian codenames to release numbers, for images whose os-release has a codename but no VERSION_ID (testing). */
-const DEBIAN_CODENAMES: Record<string, string> = { buster: '10', bullseye: '11', bookworm: '12', trixie: '13', forky: '14' };
+/** Debian's codenames and release numbers, as the ecosystem `Debian:<N>` names them (`sid` is itself). */
+export const DEBIAN_RELEASES: Record<string, string> = { buster: '10', bullseye: '11', bookworm: '12', trixie: '13', forky: '14', sid: 'sid' };
 
 export interface Distro {
   /** os-release ID: `debian`, `ubuntu`, `alpine`, `rhel`, `centos`, `rocky`, ... */
@@ -86,7 +87,7 @@ export function distroOf(os: OsRelease): Distro {
   if (v) d.purlDistro = `${os.id}-${v}`;
   switch (os.id) {
     case 'debian': {
-      const rel = major ?? (os.versionCodename ? DEBIAN_CODENAMES[os.versionCodename] ?? os.versionCodename : undefined);
+      const rel = major ?? (os.versionCodename ? DEBIAN_RELEASES[os.versionCodename] ?? os.versionCodename : undefined);
       if (rel) {
         d.release = rel;
         d.ecosystem = `Debian:${rel}`;
