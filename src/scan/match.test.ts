@@ -1,7 +1,10 @@
 // OSV range evaluation with each ecosystem's comparator, and which advisory ecosystems cover an image's release.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ecosystemCovers, evaluateAffected, memoizedComparator } from './match.js';
+import { ecosystemCovers, evaluateAffected, matchInventory, memoizedComparator } from './match.js';
+import { MemoryAdvisoryStore } from './advisories/store.js';
+import type { Advisory } from './advisories/model.js';
+import type { Inventory } from './inventory/index.js';
 import { isScanError } from './errors.js';
 import type { Affected, RangeEvent } from './advisories/model.js';
 import { compareDebVersions } from './version/dpkg.js';
@@ -79,5 +82,25 @@ describe('ecosystemCovers', () => {
     assert.ok(ecosystemCovers('Red Hat:rhel_aus:8.4::appstream', 'Red Hat', '8'));
     assert.ok(!ecosystemCovers('Red Hat:enterprise_linux:8::baseos', 'Red Hat', '9'));
     assert.ok(!ecosystemCovers('Rocky Linux:9', 'Red Hat', '9'));
+  });
+});
+
+describe('one finding per advisory and package', () => {
+  it('takes the lowest fix any entry names, whatever order the entries come in', async () => {
+    const inv: Inventory = {
+      distro: { id: 'debian', release: '12', ecosystem: 'Debian:12', namespace: 'debian' },
+      packages: [{ type: 'deb', name: 'openssl', version: '3.0.1-1', purl: 'pkg:deb/debian/openssl@3.0.1-1' }],
+      sources: [],
+      contentManifests: [],
+    };
+    const entry = (fixed?: string): Affected => ({ ecosystem: 'Debian:12', name: 'openssl', ranges: [{ type: 'ECOSYSTEM', events: fixed ? [{ introduced: '0' }, { fixed }] : [{ introduced: '0' }] }], versions: [] });
+    const entries = [entry(), entry('3.0.9-1'), entry('3.0.5-1')];
+    for (const order of [entries, [...entries].reverse(), [entries[1]!, entries[0]!, entries[2]!]]) {
+      const store = new MemoryAdvisoryStore();
+      const adv: Advisory = { id: 'DSA-1', aliases: [], severity: 'Important', affected: order, source: 'osv' };
+      await store.import([adv]);
+      const found = await matchInventory(inv, store);
+      assert.deepEqual(found.map((f) => [f.advisory, f.fixedVersion]), [['DSA-1', '3.0.5-1']]);
+    }
   });
 });

@@ -191,7 +191,9 @@ export async function matchInventory(inv: Inventory, advisories: AdvisoryLookup)
           if (!r.affected) continue;
           const key = `${adv.id}\0${pkg.purl}`;
           const prev = findings.get(key);
-          if (prev && (prev.fixedVersion === undefined || r.fixed === undefined || cmp(prev.fixedVersion, r.fixed) >= 0)) continue;
+          // One finding per advisory and package: the lowest fix any matching entry names, so the order of the
+          // entries never decides it; without any fix, the first.
+          if (prev && (r.fixed === undefined || (prev.fixedVersion !== undefined && cmp(prev.fixedVersion, r.fixed) <= 0))) continue;
           findings.set(key, finding(adv, af, pkg, r.fixed));
         }
       }
