@@ -56,7 +56,7 @@ export function registryOptions(opts: Record<string, unknown>, side?: 'src' | 'd
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
 
 /** A byte count as people write it: `1048576`, `512KiB`, `8MiB`, `5M` (decimal), `1GiB`. */
-export function parseSize(v: string): number {
+function parseSize(v: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(v.trim());
   const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
   const n = m && unit ? Math.round(Number(m[1]) * unit) : NaN;
@@ -73,7 +73,7 @@ export interface FormatFlag {
 const MANIFEST_FORMATS = ['oci', 'v2s2', 'v2s1'];
 
 /** Parses repeated `--format` values: one manifest type (skopeo's meaning) and/or one output format. */
-export function parseFormatFlag(value: string, previous: FormatFlag | undefined): FormatFlag {
+function parseFormatFlag(value: string, previous: FormatFlag | undefined): FormatFlag {
   const out: FormatFlag = { ...previous };
   if (MANIFEST_FORMATS.includes(value)) {
     if (out.manifest && out.manifest !== value) throw new InvalidArgumentError(`only one manifest type may be given (${out.manifest} and ${value})`);

@@ -68,7 +68,7 @@ interface CertifiedImage {
 }
 
 /** `team/app:1.0` → repository and tag; `team/app@sha256:…` → repository and digest (when allowed). */
-export function parseRepoRef(s: string, opts: { digest?: boolean; required?: boolean } = {}): { repo: string; ref?: string } {
+function parseRepoRef(s: string, opts: { digest?: boolean; required?: boolean } = {}): { repo: string; ref?: string } {
   const at = s.indexOf('@');
   if (at !== -1) {
     if (!opts.digest) throw new ClientError('OPTION_INVALID', `${JSON.stringify(s)}: name a tag (REPOSITORY:TAG), not a digest`);

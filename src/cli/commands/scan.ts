@@ -11,7 +11,7 @@ const GRADES: Grade[] = ['A', 'B', 'C', 'D', 'E', 'F'];
 const FAIL_ON = ['critical', 'important', ...GRADES.slice(1).map((g) => g.toLowerCase())];
 
 /** Whether `--fail-on` trips: a severity name fails on any fixable finding of it or above; a grade on that grade or worse. */
-export function failsOn(report: ScanReport, failOn: string): boolean {
+function failsOn(report: ScanReport, failOn: string): boolean {
   if (failOn === 'critical' || failOn === 'important') {
     const sev = failOn === 'critical' ? ['Critical'] : ['Critical', 'Important'];
     return report.findings.some((f) => sev.includes(f.severity) && f.fixedVersion !== undefined);
@@ -24,7 +24,7 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
-export function formatScanTable(r: ScanReport): string {
+function formatScanTable(r: ScanReport): string {
   const lines: string[] = [];
   const os = r.os ? `${r.os.prettyName ?? `${r.os.id} ${r.os.versionId ?? ''}`.trim()}${r.os.ecosystem ? ` (${r.os.ecosystem})` : ''}` : 'unknown OS';
   lines.push(`${r.image.digest}${r.image.platform ? ` ${r.image.platform}` : ''}: ${os}, ${r.packages.length} packages`);

@@ -237,7 +237,7 @@ export function repoPath(name: string): string {
 }
 
 /** The API's `{"error": {"code", "message"}}` as a RegistryError: `registryCode` is the API's code. */
-export function apiErrorOf(status: number, text: string, what: string): RegistryError {
+function apiErrorOf(status: number, text: string, what: string): RegistryError {
   let code: string | undefined;
   let message: string | undefined;
   try {

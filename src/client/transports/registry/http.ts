@@ -27,7 +27,7 @@ export interface TlsConfig {
 }
 
 /** Where Go's crypto/x509, and so skopeo and podman, looks for the system's CA bundle on Linux, in this order. */
-export const SYSTEM_CA_FILES = [
+const SYSTEM_CA_FILES = [
   '/etc/ssl/certs/ca-certificates.crt', // Debian, Ubuntu, Gentoo
   '/etc/pki/tls/certs/ca-bundle.crt', // Fedora, RHEL 6
   '/etc/ssl/ca-bundle.pem', // openSUSE
